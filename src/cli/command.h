@@ -1,0 +1,29 @@
+// Shared plumbing of the CLI: global options and how subcommands register. Each subcommand lives in its
+// own file, parses options into the library's request struct and calls the library; no logic here that
+// the Python module would miss.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace onnxquant::cli {
+
+enum class OutputFormat { Text, Json };
+
+struct GlobalOptions {
+  OutputFormat format = OutputFormat::Text;
+  bool quiet = false;
+  int verbose = 0;
+};
+
+// A subcommand's body: returns the exit code. Errors are thrown (onnxquant::Error) and mapped by main.
+using CommandBody = std::function<int()>;
+
+// Each add_*_command creates its subcommand on `app`; when the user picks it, CLI11 calls back and the
+// body is stored in `selected` for main to run after parsing.
+void add_inspect_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
+void add_diff_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
+void add_cast_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
+void add_run_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
+
+}  // namespace onnxquant::cli

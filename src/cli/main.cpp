@@ -1,0 +1,75 @@
+// onnxquant's entry point: global options, subcommand dispatch, and the one place where errors become
+// a single readable line and a documented exit code (README "Exit codes").
+#include <onnx/common/version.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/command.h"
+#include "core/errors.h"
+#include "core/version.h"
+#include "exec/executor.h"
+
+using namespace onnxquant;
+
+namespace {
+
+std::string version_text() {
+  return std::string("onnxquant ") + ONNXQ_VERSION + " (ONNX Runtime " + runtime_version() + ", ONNX " + ONNX_VERSION + ")";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"onnxquant: quantize ONNX models for ONNX Runtime and prove the result", "onnxquant"};
+  app.require_subcommand(0, 1);
+  app.fallthrough();
+  cli::GlobalOptions global;
+  const std::map<std::string, cli::OutputFormat> formats{{"text", cli::OutputFormat::Text}, {"json", cli::OutputFormat::Json}};
+  app.add_option("--format", global.format, "Output format: text or json")
+      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case))
+      ->option_text("text|json");
+  app.add_flag("-q,--quiet", global.quiet, "Print only errors and the result");
+  app.add_flag("-v,--verbose", global.verbose, "More detail (repeat for more)");
+  bool show_version = false;
+  app.add_flag("-V,--version", show_version, "Print versions of onnxquant, ONNX Runtime and ONNX");
+
+  cli::CommandBody selected;
+  cli::add_inspect_command(app, global, selected);
+  cli::add_diff_command(app, global, selected);
+  cli::add_cast_command(app, global, selected);
+  cli::add_run_command(app, global, selected);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "onnxquant: error: " << e.what() << "\n";
+    std::cerr << "hint: run 'onnxquant --help' or 'onnxquant COMMAND --help'\n";
+    return static_cast<int>(ErrorKind::Usage);
+  }
+  if (show_version) {
+    std::cout << version_text() << "\n";
+    return 0;
+  }
+  if (!selected) {
+    std::cout << app.help();
+    return static_cast<int>(ErrorKind::Usage);
+  }
+  try {
+    return selected();
+  } catch (const Error& e) {
+    std::cerr << "onnxquant: " << error_kind_name(e.kind()) << " error: " << e.what() << "\n";
+    if (!e.hint().empty()) std::cerr << "hint: " << e.hint() << "\n";
+    return e.exit_code();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "onnxquant: out of memory\n";
+    return static_cast<int>(ErrorKind::Internal);
+  } catch (const std::exception& e) {
+    std::cerr << "onnxquant: internal error: " << e.what() << "\n";
+    return static_cast<int>(ErrorKind::Internal);
+  }
+}

@@ -1,0 +1,163 @@
+#include "exec/executor.h"
+
+#include <onnxruntime_cxx_api.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "core/errors.h"
+#include "ir/model.h"
+
+namespace onnxquant {
+
+namespace {
+
+Ort::Env& ort_env() {
+  // One environment per process: ORT's logging and thread pools are global. Warnings about unused
+  // initializers and the like are noise for our users, so only errors are logged.
+  static Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "onnxquant");
+  return env;
+}
+
+GraphOptimizationLevel to_ort(GraphOptimization level) {
+  switch (level) {
+    case GraphOptimization::Disabled: return ORT_DISABLE_ALL;
+    case GraphOptimization::Basic: return ORT_ENABLE_BASIC;
+    case GraphOptimization::Extended: return ORT_ENABLE_EXTENDED;
+    case GraphOptimization::All: return ORT_ENABLE_ALL;
+  }
+  return ORT_ENABLE_ALL;
+}
+
+Ort::SessionOptions make_session_options(const ExecOptions& o) {
+  Ort::SessionOptions so;
+  so.SetIntraOpNumThreads(o.intra_op_threads);
+  so.SetInterOpNumThreads(1);
+  so.SetGraphOptimizationLevel(to_ort(o.optimization));
+  if (!o.optimized_model_path.empty()) so.SetOptimizedModelFilePath(o.optimized_model_path.c_str());
+  return so;
+}
+
+IoInfo io_info(const std::string& name, const Ort::TypeInfo& type) {
+  IoInfo info;
+  info.name = name;
+  if (type.GetONNXType() != ONNX_TYPE_TENSOR) return info;  // sequences/maps: dtype stays Undefined
+  auto tt = type.GetTensorTypeAndShapeInfo();
+  info.dtype = dtype_from_onnx(static_cast<int32_t>(tt.GetElementType()));
+  info.shape = tt.GetShape();
+  const size_t rank = info.shape.size();
+  std::vector<const char*> names(rank, nullptr);
+  if (rank) tt.GetSymbolicDimensions(names.data(), rank);
+  for (size_t i = 0; i < rank; ++i) info.dim_names.emplace_back(names[i] ? names[i] : "");
+  return info;
+}
+
+void check_input(const IoInfo& want, const Tensor& t) {
+  if (t.dtype != want.dtype)
+    throw DataError("input '" + want.name + "': got " + dtype_name(t.dtype) + ", the model wants " + dtype_name(want.dtype));
+  if (t.shape.size() != want.shape.size())
+    throw DataError("input '" + want.name + "': got shape " + shape_string(t.shape) + " (rank " + std::to_string(t.shape.size()) +
+                    "), the model wants rank " + std::to_string(want.shape.size()) + " " + shape_string(want.shape));
+  for (size_t i = 0; i < t.shape.size(); ++i)
+    if (want.shape[i] >= 0 && want.shape[i] != t.shape[i])
+      throw DataError("input '" + want.name + "': got shape " + shape_string(t.shape) + ", the model wants " + shape_string(want.shape) +
+                      " (dim " + std::to_string(i) + ")");
+  if (t.bytes.size() != static_cast<size_t>(t.elements()) * dtype_size(t.dtype))
+    throw DataError("input '" + want.name + "': byte count does not match shape " + shape_string(t.shape));
+}
+
+}  // namespace
+
+struct Executor::Impl {
+  Ort::Session session{nullptr};
+  std::vector<IoInfo> inputs, outputs;
+  double create_ms = 0;
+
+  void init(const std::function<Ort::Session()>& create) {
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      session = create();
+    } catch (const Ort::Exception& e) {
+      throw RuntimeError(std::string("ONNX Runtime refused the model: ") + e.what());
+    }
+    create_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    Ort::AllocatorWithDefaultOptions alloc;
+    for (size_t i = 0; i < session.GetInputCount(); ++i)
+      inputs.push_back(io_info(session.GetInputNameAllocated(i, alloc).get(), session.GetInputTypeInfo(i)));
+    for (size_t i = 0; i < session.GetOutputCount(); ++i)
+      outputs.push_back(io_info(session.GetOutputNameAllocated(i, alloc).get(), session.GetOutputTypeInfo(i)));
+  }
+};
+
+Executor::Executor(const Model& model, const ExecOptions& options) : impl_(std::make_unique<Impl>()) {
+  const std::string bytes = model.serialize();
+  impl_->init([&] {
+    auto so = make_session_options(options);
+    return Ort::Session(ort_env(), bytes.data(), bytes.size(), so);
+  });
+}
+
+Executor::Executor(const std::filesystem::path& model_file, const ExecOptions& options) : impl_(std::make_unique<Impl>()) {
+  impl_->init([&] {
+    auto so = make_session_options(options);
+    return Ort::Session(ort_env(), model_file.c_str(), so);
+  });
+}
+
+Executor::Executor(Executor&&) noexcept = default;
+Executor& Executor::operator=(Executor&&) noexcept = default;
+Executor::~Executor() = default;
+
+const std::vector<IoInfo>& Executor::inputs() const { return impl_->inputs; }
+const std::vector<IoInfo>& Executor::outputs() const { return impl_->outputs; }
+double Executor::session_create_ms() const { return impl_->create_ms; }
+
+NamedTensors Executor::run(const NamedTensors& feeds, const std::vector<std::string>& output_names) {
+  for (const auto& [name, t] : feeds) {
+    bool known = false;
+    for (const auto& in : impl_->inputs) known = known || in.name == name;
+    if (!known) throw DataError("input '" + name + "' is not an input of the model");
+  }
+  auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  std::vector<const char*> in_names;
+  std::vector<Ort::Value> in_values;
+  for (const auto& want : impl_->inputs) {
+    auto it = feeds.find(want.name);
+    if (it == feeds.end()) throw DataError("input '" + want.name + "' is missing (the model needs " + std::to_string(impl_->inputs.size()) + " inputs)");
+    const Tensor& t = it->second;
+    check_input(want, t);
+    in_names.push_back(want.name.c_str());
+    // ORT only reads inputs; the const_cast is the C API's signature, not a write.
+    in_values.push_back(Ort::Value::CreateTensor(mem, const_cast<std::byte*>(t.bytes.data()), t.bytes.size(), t.shape.data(),
+                                                 t.shape.size(), static_cast<ONNXTensorElementDataType>(t.dtype)));
+  }
+  std::vector<std::string> outs = output_names;
+  if (outs.empty())
+    for (const auto& o : impl_->outputs) outs.push_back(o.name);
+  std::vector<const char*> out_names;
+  for (const auto& o : outs) out_names.push_back(o.c_str());
+
+  std::vector<Ort::Value> results;
+  try {
+    results = impl_->session.Run(Ort::RunOptions{nullptr}, in_names.data(), in_values.data(), in_values.size(), out_names.data(),
+                                 out_names.size());
+  } catch (const Ort::Exception& e) {
+    throw RuntimeError(std::string("ONNX Runtime failed to run the model: ") + e.what());
+  }
+  NamedTensors out;
+  for (size_t i = 0; i < results.size(); ++i) {
+    auto& v = results[i];
+    if (!v.IsTensor()) throw UnsupportedOpError("output '" + outs[i] + "' is not a tensor (sequence or map outputs are not supported)");
+    auto info = v.GetTensorTypeAndShapeInfo();
+    const DType dt = dtype_from_onnx(static_cast<int32_t>(info.GetElementType()));
+    if (dtype_size(dt) == 0) throw UnsupportedOpError("output '" + outs[i] + "' has element type " + dtype_name(dt) + ", which cannot be read");
+    Tensor t(dt, info.GetShape());
+    if (!t.bytes.empty()) std::memcpy(t.bytes.data(), v.GetTensorRawData(), t.bytes.size());
+    out.emplace(outs[i], std::move(t));
+  }
+  return out;
+}
+
+std::string runtime_version() { return Ort::GetVersionString(); }
+
+}  // namespace onnxquant

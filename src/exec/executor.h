@@ -1,0 +1,57 @@
+// Runs models in ONNX Runtime. exec/ is the only part of onnxquant that includes ORT headers; this
+// header does not, so everything else stays quick to compile and independent of the runtime's API.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace onnxquant {
+
+class Model;
+
+enum class GraphOptimization { Disabled, Basic, Extended, All };
+
+struct ExecOptions {
+  int intra_op_threads = 1;  // 0 lets ORT choose (all cores)
+  GraphOptimization optimization = GraphOptimization::All;
+  // When set, ORT saves the graph it actually runs (after fusions) to this file.
+  std::filesystem::path optimized_model_path;
+};
+
+// One model input or output as ORT sees it; symbolic or unknown dims are -1 with their name kept.
+struct IoInfo {
+  std::string name;
+  DType dtype = DType::Undefined;
+  std::vector<int64_t> shape;
+  std::vector<std::string> dim_names;  // symbolic names, "" for fixed or unnamed dims
+};
+
+class Executor {
+ public:
+  // Creates an ORT session. Throws RuntimeError with ORT's message when ORT refuses the model.
+  Executor(const Model& model, const ExecOptions& options = {});
+  Executor(const std::filesystem::path& model_file, const ExecOptions& options = {});
+  Executor(Executor&&) noexcept;
+  Executor& operator=(Executor&&) noexcept;
+  ~Executor();
+
+  const std::vector<IoInfo>& inputs() const;
+  const std::vector<IoInfo>& outputs() const;
+  double session_create_ms() const;
+
+  // Runs on named inputs; `output_names` empty means every model output. Inputs are checked against the
+  // model (names, dtype, rank, fixed dims) first: a mismatch is a DataError naming the input.
+  NamedTensors run(const NamedTensors& inputs, const std::vector<std::string>& output_names = {});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// "1.30.0": the version of the loaded libonnxruntime, not of the headers.
+std::string runtime_version();
+
+}  // namespace onnxquant
