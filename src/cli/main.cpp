@@ -15,7 +15,7 @@ using namespace onnxquant;
 namespace {
 
 std::string version_text() {
-  return std::string("onnxquant ") + ONNXQ_VERSION + " (ONNX Runtime " + runtime_version() + ", ONNX " + ONNX_VERSION + ")";
+  return std::string("onnxquant ") + ONNXQ_VERSION + " (ONNX Runtime " + runtime_version() + ", ONNX " + onnx::LAST_RELEASE_VERSION + ")";
 }
 
 }  // namespace
@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
     std::cerr << "onnxquant: error: " << e.what() << "\n";
     std::cerr << "hint: run 'onnxquant --help' or 'onnxquant COMMAND --help'\n";
     return static_cast<int>(ErrorKind::Usage);
+  } catch (const Error& e) {  // thrown by option callbacks that validate values (--dim, --input-shape, ...)
+    std::cerr << "onnxquant: " << error_kind_name(e.kind()) << " error: " << e.what() << "\n";
+    return e.exit_code();
   }
   if (show_version) {
     std::cout << version_text() << "\n";
