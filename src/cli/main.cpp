@@ -18,6 +18,13 @@ std::string version_text() {
   return std::string("onnxquant ") + ONNXQ_VERSION + " (ONNX Runtime " + runtime_version() + ", ONNX " + onnx::LAST_RELEASE_VERSION + ")";
 }
 
+// One line naming what failed and where, plus a hint when there is one; the exit code says which kind.
+int report_error(const Error& e) {
+  std::cerr << "onnxquant: " << error_kind_name(e.kind()) << " error: " << e.what() << "\n";
+  if (!e.hint().empty()) std::cerr << "hint: " << e.hint() << "\n";
+  return e.exit_code();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,8 +58,7 @@ int main(int argc, char** argv) {
     std::cerr << "hint: run 'onnxquant --help' or 'onnxquant COMMAND --help'\n";
     return static_cast<int>(ErrorKind::Usage);
   } catch (const Error& e) {  // thrown by option callbacks that validate values (--dim, --input-shape, ...)
-    std::cerr << "onnxquant: " << error_kind_name(e.kind()) << " error: " << e.what() << "\n";
-    return e.exit_code();
+    return report_error(e);
   }
   if (show_version) {
     std::cout << version_text() << "\n";
@@ -65,9 +71,7 @@ int main(int argc, char** argv) {
   try {
     return selected();
   } catch (const Error& e) {
-    std::cerr << "onnxquant: " << error_kind_name(e.kind()) << " error: " << e.what() << "\n";
-    if (!e.hint().empty()) std::cerr << "hint: " << e.hint() << "\n";
-    return e.exit_code();
+    return report_error(e);
   } catch (const std::bad_alloc&) {
     std::cerr << "onnxquant: out of memory\n";
     return static_cast<int>(ErrorKind::Internal);

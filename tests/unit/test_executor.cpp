@@ -4,6 +4,7 @@
 #include "exec/executor.h"
 #include "exec/latency.h"
 #include "exec/optimized_graph.h"
+#include "rewrite/expose_tensors.h"
 #include "support/graph_builder.h"
 
 using namespace onnxquant;
@@ -82,4 +83,16 @@ TEST(Executor, DumpsOptimizedGraphWithFusion) {
   }
   EXPECT_EQ(relus, 0);
   EXPECT_EQ(convs_with_relu, 1);
+}
+
+TEST(Executor, ExposesIntermediateTensors) {
+  Model m = add_model();
+  EXPECT_EQ(intermediate_tensor_names(m), std::vector<std::string>{"h"});
+  const auto report = ExposeTensors({"h", "y", "nothing"}).run(m);
+  EXPECT_EQ(report.changes, 1);
+  ASSERT_EQ(report.notes.size(), 1u);
+  Executor ex(m);
+  auto out = ex.run({{"x", test::make_float_tensor({1, 3}, {-5, 0, 1})}}, {"h", "y"});
+  const auto h = out.at("h").as<float>();
+  EXPECT_EQ(std::vector<float>(h.begin(), h.end()), (std::vector<float>{-4, 2, 4}));
 }
