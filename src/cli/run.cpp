@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/input_options.h"
+#include "cli/output.h"
 #include "pipeline/run_job.h"
 
 namespace onnxquant::cli {
@@ -29,14 +30,15 @@ void add_run_command(CLI::App& app, const GlobalOptions& global, CommandBody& se
       if (req->latency.runs > 0 && req->latency.warmup == 0) req->latency.warmup = 2;
       const RunResult r = run_model(*req);
       if (global.format == OutputFormat::Json) {
-        std::cout << to_json(r).dump(2) << "\n";
+        print_json(std::cout, to_json(r));
         return 0;
       }
       std::cout << fmt::format("{}: {} sample(s), session created in {:.1f} ms\n", r.model, r.samples, r.session_create_ms);
+      Table table({{"output"}, {"dtype"}, {"shape"}, {"min", Align::Right}, {"max", Align::Right}, {"mean", Align::Right}, {"NaN/Inf", Align::Right}});
       for (const auto& o : r.outputs)
-        std::cout << fmt::format("  {:<24} {:<8} {:<18} min {:>11.5g}  max {:>11.5g}  mean {:>11.5g}{}\n", o.name, dtype_name(o.dtype),
-                                 shape_string(o.shape), o.min, o.max, o.mean,
-                                 o.nonfinite ? fmt::format("  ({} NaN/Inf)", o.nonfinite) : "");
+        table.add_row({o.name, dtype_name(o.dtype), shape_string(o.shape), fmt::format("{:.5g}", o.min), fmt::format("{:.5g}", o.max),
+                       fmt::format("{:.5g}", o.mean), thousands(o.nonfinite)});
+      std::cout << table.render({}, Style::for_stdout());
       if (r.latency)
         std::cout << fmt::format("  latency: median {:.3f} ms, p90 {:.3f} ms, min {:.3f} ms over {} runs\n", r.latency->median_ms,
                                  r.latency->p90_ms, r.latency->min_ms, r.latency->samples_ms.size());

@@ -83,6 +83,8 @@ RunResult run_model(const RunRequest& req) {
 
 nlohmann::json to_json(const RunResult& r) {
   nlohmann::json j;
+  j["command"] = "run";
+  j["schema_version"] = 1;
   j["model"] = r.model;
   j["samples"] = r.samples;
   j["session_create_ms"] = r.session_create_ms;
