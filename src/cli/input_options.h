@@ -1,4 +1,5 @@
-// The data options every command that runs a model shares: same names, same syntax everywhere.
+// The data options every command that runs a model shares: same names, same syntax everywhere. The rules
+// they follow (which file feeds which input, presets, checks) are documented in io/model_inputs.h.
 #pragma once
 #include <CLI/CLI.hpp>
 
@@ -6,8 +7,10 @@
 
 namespace onnxquant::cli {
 
-// Adds --input, --input-shape, --dim, --input-value, -n/--samples and --seed to `cmd`, filling
-// `options` when CLI11 parses (assignments are validated by the io parsers: bad text is a usage error).
+// Adds to `cmd`, in an "Input data" group: --input, --input-shape, --dim, --input-value, -n/--samples,
+// --seed, --shuffle, --raw-shape, the image options (--preset, --size, --resize-shorter, --crop,
+// --max-side, --mean, --std, --layout, --bgr), --skip-bad and --allow-nonfinite. They fill `options`
+// when CLI11 parses; option text is validated by the io parsers (bad text is a usage error).
 void add_input_options(CLI::App* cmd, InputOptions& options);
 
 }  // namespace onnxquant::cli

@@ -14,9 +14,14 @@ class Model;
 
 enum class GraphOptimization { Disabled, Basic, Extended, All };
 
+// ORT's CPU arena keeps freed blocks for reuse: fastest for repeated runs of the same shapes, but it
+// holds the peak forever. Without it, memory goes back to the system after each run.
+enum class MemoryPolicy { Arena, NoArena };
+
 struct ExecOptions {
   int intra_op_threads = 1;  // 0 lets ORT choose (all cores)
   GraphOptimization optimization = GraphOptimization::All;
+  MemoryPolicy memory = MemoryPolicy::Arena;
   // When set, ORT saves the graph it actually runs (after fusions) to this file.
   std::filesystem::path optimized_model_path;
 };

@@ -1,277 +1,247 @@
+// InputSource: turns the --input specs into feeds (one per file, folder or synthetic input), checks
+// them against the model, and walks the samples in order or in a seeded random order.
 #include "io/model_inputs.h"
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 #include <random>
 
 #include "core/errors.h"
-#include "core/half.h"
-#include "io/npy.h"
-#include "io/npz.h"
+#include "io/source.h"
+#include "io/source_images.h"
+#include "io/source_npy.h"
+#include "io/source_raw.h"
+#include "io/source_safetensors.h"
+#include "io/source_synthetic.h"
 
 namespace onnxquant {
 namespace fs = std::filesystem;
+using sources::Feed;
 
 namespace {
 
-// One input's supply of samples.
-class Feeder {
- public:
-  virtual ~Feeder() = default;
-  virtual int64_t samples() const = 0;  // -1: unlimited (synthetic)
-  virtual Tensor sample(int64_t index) const = 0;
-};
+const std::vector<std::string> kImageExtensions{".jpg", ".jpeg", ".png"};
 
-// Batch size of a model input: its fixed first dim, else the --dim value of its name, else 1.
-int64_t batch_size_of(const IoInfo& in, const InputOptions& o) {
-  if (in.shape.empty()) return 1;
-  if (in.shape[0] > 0) return in.shape[0];
-  if (auto it = o.dims.find(in.dim_names[0]); !in.dim_names[0].empty() && it != o.dims.end()) return it->second;
-  return 1;
+enum class FolderKind { Images, Npy, Npz, Raw };
+
+// What a folder holds: exactly one kind of data file, or a DataError naming the folder.
+std::pair<FolderKind, std::vector<fs::path>> scan_folder(const fs::path& dir) {
+  std::vector<fs::path> all = sources::list_files(dir, {".jpg", ".jpeg", ".png", ".npy", ".npz", ".bin"});
+  std::map<FolderKind, std::vector<fs::path>> by_kind;
+  for (auto& f : all) {
+    const std::string e = sources::lower_extension(f);
+    const FolderKind k = e == ".npy" ? FolderKind::Npy : e == ".npz" ? FolderKind::Npz : e == ".bin" ? FolderKind::Raw : FolderKind::Images;
+    by_kind[k].push_back(std::move(f));
+  }
+  if (by_kind.empty())
+    throw DataError(dir.string() + ": the folder holds no data files (.jpg, .jpeg, .png, .npy, .npz or .bin)",
+                    "point --input at a folder of images, .npy/.npz files or raw .bin files");
+  if (by_kind.size() > 1) {
+    static const char* kNames[] = {"images", ".npy", ".npz", ".bin"};
+    std::string kinds;
+    for (const auto& [k, files] : by_kind) kinds += (kinds.empty() ? "" : " and ") + std::to_string(files.size()) + " " + kNames[static_cast<int>(k)];
+    throw DataError(dir.string() + ": the folder mixes " + kinds + " files", "keep one kind of data per folder");
+  }
+  return {by_kind.begin()->first, std::move(by_kind.begin()->second)};
 }
 
-void check_fits(const IoInfo& in, DType dtype, const Shape& sample_shape, const std::string& origin) {
-  if (dtype != in.dtype)
-    throw DataError(origin + ": holds " + dtype_name(dtype) + " data, input '" + in.name + "' wants " + dtype_name(in.dtype),
-                    "convert the array, e.g. arr.astype(np." + dtype_name(in.dtype) + ")");
-  if (sample_shape.size() != in.shape.size())
-    throw DataError(origin + ": a sample has shape " + shape_string(sample_shape) + ", input '" + in.name + "' wants rank " +
-                    std::to_string(in.shape.size()) + " " + shape_string(in.shape));
-  for (size_t i = 0; i < in.shape.size(); ++i)
-    if (in.shape[i] > 0 && in.shape[i] != sample_shape[i])
-      throw DataError(origin + ": a sample has shape " + shape_string(sample_shape) + ", input '" + in.name + "' wants " +
-                      shape_string(in.shape) + " (dim " + std::to_string(i) + ")");
+// The input a single-input source feeds: the named one, else the model's only input.
+const IoInfo& single_input(const std::vector<IoInfo>& inputs, const std::string& name, const std::string& path) {
+  if (!name.empty()) return sources::find_input(inputs, name, path);
+  if (inputs.size() != 1)
+    throw UsageError(path + ": the model has " + std::to_string(inputs.size()) + " inputs; name the one this data feeds with NAME=" + path);
+  return inputs[0];
 }
 
-class NpyFeeder : public Feeder {
- public:
-  NpyFeeder(const IoInfo& in, const fs::path& path, const InputOptions& o) : reader_(path) {
-    const Shape& s = reader_.shape();
-    const std::string origin = path.string();
-    if (s.size() == in.shape.size() + 1) {  // a stack: axis 0 counts samples
-      rows_per_sample_ = 1;
-      stacked_ = true;
-      check_fits(in, reader_.dtype(), Shape(s.begin() + 1, s.end()), origin);
-      samples_ = s[0];
-    } else if (s.size() == in.shape.size() && !s.empty()) {
-      rows_per_sample_ = batch_size_of(in, o);
-      Shape one = s;
-      one[0] = rows_per_sample_;
-      check_fits(in, reader_.dtype(), one, origin);
-      if (s[0] % rows_per_sample_ != 0)
-        throw DataError(origin + ": " + std::to_string(s[0]) + " rows do not split into batches of " + std::to_string(rows_per_sample_) +
-                        " for input '" + in.name + "'");
-      samples_ = s[0] / rows_per_sample_;
-    } else {
-      check_fits(in, reader_.dtype(), s, origin);  // rank 0 input with a rank 0 array
-      samples_ = 1;
-      whole_ = true;
-    }
-  }
-  int64_t samples() const override { return samples_; }
-  Tensor sample(int64_t index) const override {
-    if (whole_) return reader_.read_rows(0, 1);
-    Tensor t = reader_.read_rows(index * rows_per_sample_, rows_per_sample_);
-    if (stacked_) t.shape.erase(t.shape.begin());  // [1, ...] -> [...]
-    return t;
-  }
-
- private:
-  NpyReader reader_;
-  int64_t rows_per_sample_ = 1, samples_ = 0;
-  bool stacked_ = false, whole_ = false;
-};
-
-class TensorFeeder : public Feeder {  // an array already in memory (from .npz)
- public:
-  TensorFeeder(const IoInfo& in, Tensor t, const std::string& origin, const InputOptions& o) : t_(std::move(t)) {
-    if (t_.shape.size() == in.shape.size() + 1) {
-      check_fits(in, t_.dtype, Shape(t_.shape.begin() + 1, t_.shape.end()), origin);
-      rows_ = 1;
-      stacked_ = true;
-      samples_ = t_.shape[0];
-    } else if (!t_.shape.empty() && t_.shape.size() == in.shape.size()) {
-      rows_ = batch_size_of(in, o);
-      Shape one = t_.shape;
-      one[0] = rows_;
-      check_fits(in, t_.dtype, one, origin);
-      if (t_.shape[0] % rows_ != 0) throw DataError(origin + ": rows do not split into batches of " + std::to_string(rows_));
-      samples_ = t_.shape[0] / rows_;
-    } else {
-      check_fits(in, t_.dtype, t_.shape, origin);
-      samples_ = 1;
-      rows_ = 0;
-    }
-  }
-  int64_t samples() const override { return samples_; }
-  Tensor sample(int64_t index) const override {
-    if (rows_ == 0) return t_;
-    Shape shape = t_.shape;
-    shape[0] = rows_;
-    if (stacked_) shape.erase(shape.begin());
-    Tensor out(t_.dtype, shape);
-    const size_t bytes = out.bytes.size();
-    std::copy_n(t_.bytes.begin() + static_cast<std::ptrdiff_t>(bytes * static_cast<size_t>(index)), bytes, out.bytes.begin());
-    return out;
-  }
-
- private:
-  Tensor t_;
-  int64_t rows_ = 1, samples_ = 0;
-  bool stacked_ = false;
-};
-
-Shape synthetic_shape(const IoInfo& in, const InputOptions& o) {
-  if (auto it = o.shapes.find(in.name); it != o.shapes.end()) {
-    if (it->second.size() != in.shape.size())
-      throw UsageError("--input-shape " + in.name + ": rank " + std::to_string(it->second.size()) + ", the model wants rank " +
-                       std::to_string(in.shape.size()) + " " + shape_string(in.shape));
-    for (size_t i = 0; i < in.shape.size(); ++i)
-      if (in.shape[i] > 0 && in.shape[i] != it->second[i])
-        throw UsageError("--input-shape " + in.name + "=" + shape_string(it->second) + " contradicts the model's " + shape_string(in.shape));
-    return it->second;
-  }
-  Shape s;
-  for (size_t i = 0; i < in.shape.size(); ++i) {
-    if (in.shape[i] >= 0) { s.push_back(in.shape[i]); continue; }
-    if (auto it = o.dims.find(in.dim_names[i]); !in.dim_names[i].empty() && it != o.dims.end()) { s.push_back(it->second); continue; }
-    // Unknown: batch-like leading dim 1, others the default spatial size.
-    s.push_back(i == 0 ? 1 : kDefaultSyntheticDim);
-  }
-  return s;
+const IoInfo& image_input(const std::vector<IoInfo>& inputs, const std::string& name, const std::string& path) {
+  if (!name.empty()) return sources::find_input(inputs, name, path);
+  if (const IoInfo* in = sources::primary_image_input(inputs)) return *in;
+  throw UsageError(path + ": cannot tell which of the model's " + std::to_string(inputs.size()) + " inputs the images feed; use NAME=" + path);
 }
 
-// Writes value_at(i) into element i, converted to the tensor's element type.
-template <typename F>
-void fill_elements(Tensor& t, int64_t n, F&& value_at) {
-  for (int64_t i = 0; i < n; ++i) {
-    const double v = value_at(i);
-    switch (t.dtype) {
-      case DType::Float32: t.as<float>()[i] = static_cast<float>(v); break;
-      case DType::Float64: t.as<double>()[i] = v; break;
-      case DType::Float16: t.as<uint16_t>()[i] = float_to_half(static_cast<float>(v)); break;
-      case DType::BFloat16: t.as<uint16_t>()[i] = float_to_bfloat16(static_cast<float>(v)); break;
-      case DType::Int64: t.as<int64_t>()[i] = static_cast<int64_t>(v); break;
-      case DType::Int32: t.as<int32_t>()[i] = static_cast<int32_t>(v); break;
-      case DType::Int16: t.as<int16_t>()[i] = static_cast<int16_t>(v); break;
-      case DType::Int8: t.as<int8_t>()[i] = static_cast<int8_t>(v); break;
-      case DType::UInt8: case DType::Bool: t.as<uint8_t>()[i] = static_cast<uint8_t>(v); break;
-      case DType::UInt16: t.as<uint16_t>()[i] = static_cast<uint16_t>(v); break;
-      case DType::UInt32: t.as<uint32_t>()[i] = static_cast<uint32_t>(v); break;
-      case DType::UInt64: t.as<uint64_t>()[i] = static_cast<uint64_t>(v); break;
-      default: throw UnsupportedOpError("cannot synthesize " + dtype_name(t.dtype));
-    }
-  }
-}
-
-class SyntheticFeeder : public Feeder {
- public:
-  SyntheticFeeder(const IoInfo& in, const InputOptions& o) : in_(in), shape_(synthetic_shape(in, o)), seed_(o.seed) {
-    if (dtype_size(in.dtype) == 0) throw UnsupportedOpError("input '" + in.name + "' has type " + dtype_name(in.dtype) + ", which cannot be synthesized");
-    if (auto it = o.values.find(in.name); it != o.values.end()) {
-      values_ = it->second;
-      if (values_.empty()) throw UsageError("--input-value " + in.name + " has no values");
-      const int64_t n = element_count(shape_);
-      if (n % static_cast<int64_t>(values_.size()) != 0)
-        throw UsageError("--input-value " + in.name + ": " + std::to_string(values_.size()) + " values do not fill shape " + shape_string(shape_));
-    }
-  }
-  int64_t samples() const override { return -1; }
-  Tensor sample(int64_t index) const override {
-    Tensor t(in_.dtype, shape_);
-    std::mt19937 rng(seed_ * 7919u + static_cast<uint32_t>(index) * 104729u + std::hash<std::string>{}(in_.name) % 65521u);
-    std::normal_distribution<double> normal(0.0, 1.0);
-    std::uniform_int_distribution<int> small(0, 9);
-    const int64_t n = t.elements();
-    auto value_at = [&](int64_t i) -> double {
-      if (!values_.empty()) return values_[static_cast<size_t>(i) % values_.size()];
-      if (dtype_is_float(in_.dtype)) return std::clamp(normal(rng), -2.5, 2.5);
-      if (in_.dtype == DType::Bool) return 0.0;
-      return small(rng);
-    };
-    fill_elements(t, n, value_at);
-    return t;
-  }
-
- private:
-  IoInfo in_;
-  Shape shape_;
-  uint32_t seed_;
-  std::vector<double> values_;
+struct Spec {
+  std::string name;  // "" when not given
+  fs::path path;
 };
 
-const IoInfo& find_input(const std::vector<IoInfo>& inputs, const std::string& name, const std::string& origin) {
-  for (const auto& in : inputs)
-    if (in.name == name) return in;
-  std::string names;
-  for (const auto& in : inputs) names += (names.empty() ? "" : ", ") + in.name;
-  throw DataError(origin + ": the model has no input '" + name + "' (inputs: " + names + ")");
+// "NAME=PATH" or "PATH"; a path that exists as written wins over a split at '='.
+Spec parse_spec(const std::string& text) {
+  std::error_code ec;
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || fs::exists(text, ec)) return {"", text};
+  return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+bool is_finite_element(const Tensor& t, size_t i) {
+  switch (t.dtype) {
+    case DType::Float32: return std::isfinite(t.as<float>()[i]);
+    case DType::Float64: return std::isfinite(t.as<double>()[i]);
+    case DType::Float16: return (t.as<uint16_t>()[i] & 0x7c00) != 0x7c00;  // exponent all ones: Inf or NaN
+    case DType::BFloat16: return (t.as<uint16_t>()[i] & 0x7f80) != 0x7f80;
+    default: return true;
+  }
 }
 
 }  // namespace
 
 struct InputSource::Impl {
-  std::vector<std::pair<std::string, std::unique_ptr<Feeder>>> feeders;
-  int64_t count = 0, position = 0;
+  std::vector<std::unique_ptr<Feed>> feeds;  // file feeds first, then synthetic ones (derived ones last)
+  std::map<std::string, const Feed*> feed_of;
+  int64_t total = -1;  // samples the files hold; -1 when every input is synthetic
+  int64_t limit = 0;   // samples to yield
+  std::vector<int64_t> order;  // --shuffle: a permutation of the file samples
+  int64_t cursor = 0, produced = 0;
+  bool check_finite = true, skip_bad = false;
+  std::vector<std::string> skipped_at_build, skipped;
+
+  void add(std::unique_ptr<Feed> feed) {
+    for (const auto& name : feed->inputs()) {
+      if (feed_of.count(name))
+        throw DataError("input '" + name + "' is given twice (" + feed_of[name]->description() + ", and " + feed->description() + ")");
+      feed_of[name] = feed.get();
+    }
+    for (auto& s : feed->skipped()) skipped_at_build.push_back(std::move(s));
+    feeds.push_back(std::move(feed));
+  }
+
+  void check_values(const NamedTensors& sample, int64_t index) const {
+    for (const auto& [name, t] : sample) {
+      if (!dtype_is_float(t.dtype)) continue;
+      const size_t n = static_cast<size_t>(t.elements());
+      for (size_t i = 0; i < n; ++i) {
+        if (is_finite_element(t, i)) continue;
+        const double v = t.to_doubles()[i];
+        throw DataError("sample " + std::to_string(index) + " (" + feed_of.at(name)->origin(index) + "): input '" + name + "' holds " +
+                            (std::isnan(v) ? "NaN" : "Inf") + " at element " + std::to_string(i),
+                        "clean the data, or pass --allow-nonfinite to use it as it is");
+      }
+    }
+  }
 };
 
 InputSource::InputSource(const std::vector<IoInfo>& inputs, const InputOptions& o) : impl_(std::make_unique<Impl>()) {
-  std::map<std::string, std::unique_ptr<Feeder>> by_name;
-  for (const auto& spec : o.files) {
-    const auto eq = spec.find('=');
-    std::string name = eq == std::string::npos ? "" : spec.substr(0, eq);
-    const fs::path path = eq == std::string::npos ? spec : spec.substr(eq + 1);
+  Impl& m = *impl_;
+  m.check_finite = o.check_finite;
+  m.skip_bad = o.skip_bad;
+  for (const auto& [name, _] : o.shapes) sources::find_input(inputs, name, "--input-shape");
+  for (const auto& [name, _] : o.values) sources::find_input(inputs, name, "--input-value");
+  for (const auto& [name, _] : o.raw_shapes)
+    if (!name.empty()) sources::find_input(inputs, name, "--raw-shape");
+
+  // Image folders are built last: their im_shape/scale_factor companions are whatever no other file feeds.
+  std::vector<std::pair<Spec, std::vector<fs::path>>> image_specs;
+  for (const auto& text : o.files) {
+    const Spec spec = parse_spec(text);
+    const std::string where = spec.path.string();
     std::error_code ec;
-    if (!fs::exists(path, ec)) throw DataError(path.string() + ": no such file");
-    if (path.extension() == ".npz") {
-      for (auto& [key, tensor] : read_npz(path)) {
-        const IoInfo& in = find_input(inputs, key, path.string());
-        by_name[key] = std::make_unique<TensorFeeder>(in, std::move(tensor), path.string() + ":" + key, o);
+    if (!fs::exists(spec.path, ec)) throw DataError(where + ": no such file or folder");
+    if (fs::is_directory(spec.path, ec)) {
+      auto [kind, files] = scan_folder(spec.path);
+      switch (kind) {
+        case FolderKind::Images: image_specs.emplace_back(spec, std::move(files)); break;
+        case FolderKind::Npy: m.add(sources::npy_folder_feed(single_input(inputs, spec.name, where), std::move(files), o)); break;
+        case FolderKind::Raw: m.add(sources::raw_folder_feed(single_input(inputs, spec.name, where), std::move(files), o)); break;
+        case FolderKind::Npz:
+          if (!spec.name.empty()) throw UsageError(where + ": a folder of .npz files names its inputs by member; drop '" + spec.name + "='");
+          m.add(sources::npz_folder_feed(inputs, std::move(files), o));
+          break;
       }
       continue;
     }
-    if (path.extension() != ".npy") throw DataError(path.string() + ": unsupported data file (use .npy or .npz)");
-    if (name.empty()) {
-      if (inputs.size() != 1) throw UsageError(path.string() + ": the model has " + std::to_string(inputs.size()) + " inputs; name one with NAME=" + path.string());
-      name = inputs[0].name;
+    const std::string ext = sources::lower_extension(spec.path);
+    if (ext == ".npy") {
+      m.add(sources::npy_file_feed(single_input(inputs, spec.name, where), spec.path, o));
+    } else if (ext == ".npz") {
+      for (auto& f : sources::npz_file_feeds(inputs, spec.path, spec.name, o)) m.add(std::move(f));
+    } else if (ext == ".safetensors") {
+      for (auto& f : sources::safetensors_file_feeds(inputs, spec.path, spec.name, o)) m.add(std::move(f));
+    } else if (ext == ".bin") {
+      m.add(sources::raw_folder_feed(single_input(inputs, spec.name, where), {spec.path}, o));
+    } else if (std::find(kImageExtensions.begin(), kImageExtensions.end(), ext) != kImageExtensions.end()) {
+      image_specs.emplace_back(spec, std::vector<fs::path>{spec.path});
+    } else {
+      throw DataError(where + ": unsupported data file (use .npy, .npz, .safetensors, .bin, an image, or a folder of them)");
     }
-    by_name[name] = std::make_unique<NpyFeeder>(find_input(inputs, name, path.string()), path, o);
   }
-  for (const auto& [name, _] : o.shapes) find_input(inputs, name, "--input-shape");
-  for (const auto& [name, _] : o.values) find_input(inputs, name, "--input-value");
+  for (auto& [spec, files] : image_specs) {
+    const IoInfo& in = image_input(inputs, spec.name, spec.path.string());
+    std::vector<IoInfo> companions;
+    for (const auto& c : inputs) {
+      const auto role = sources::input_role(c);
+      if ((role == sources::InputRole::ImageShape || role == sources::InputRole::ScaleFactor) && !m.feed_of.count(c.name) && !o.values.count(c.name))
+        companions.push_back(c);
+    }
+    m.add(sources::image_folder_feed(in, companions, std::move(files), o));
+  }
 
-  int64_t from_files = -1;
-  std::string first_file_input;
-  for (const auto& in : inputs) {
-    auto it = by_name.find(in.name);
-    std::unique_ptr<Feeder> f = it != by_name.end() ? std::move(it->second) : std::make_unique<SyntheticFeeder>(in, o);
-    if (f->samples() >= 0) {
-      if (from_files >= 0 && f->samples() != from_files)
-        throw DataError("input '" + in.name + "' has " + std::to_string(f->samples()) + " samples but '" + first_file_input + "' has " +
-                        std::to_string(from_files));
-      if (from_files < 0) first_file_input = in.name;
-      from_files = f->samples();
-    }
-    impl_->feeders.emplace_back(in.name, std::move(f));
+  // Synthetic feeds for the rest; image-size inputs last, as they read the image tensor of the sample.
+  std::vector<const IoInfo*> rest;
+  for (const auto& in : inputs)
+    if (!m.feed_of.count(in.name)) rest.push_back(&in);
+  std::stable_partition(rest.begin(), rest.end(), [](const IoInfo* in) { return sources::input_role(*in) != sources::InputRole::ImageShape; });
+  for (const IoInfo* in : rest) m.add(sources::synthetic_feed(*in, inputs, o));
+
+  const Feed* first = nullptr;
+  for (const auto& f : m.feeds) {
+    if (f->samples() < 0) continue;
+    if (first && f->samples() != first->samples())
+      throw DataError("the data sources disagree on the number of samples: " + first->description() + ", but " + f->description());
+    if (!first) first = f.get();
   }
-  impl_->count = from_files >= 0 ? from_files : std::max<int64_t>(o.max_samples, 1);
-  if (o.max_samples > 0) impl_->count = std::min(impl_->count, o.max_samples);
+  m.total = first ? first->samples() : -1;
+  if (m.total == 0) throw DataError(first->description() + ": no samples");
+  m.limit = m.total >= 0 ? m.total : std::max<int64_t>(o.max_samples, 1);
+  if (o.max_samples > 0) m.limit = std::min(m.limit, o.max_samples);
+  if (o.shuffle && m.total > 0) {
+    // Fisher-Yates with our own index draw: std::shuffle's algorithm differs between standard libraries.
+    m.order.resize(static_cast<size_t>(m.total));
+    std::iota(m.order.begin(), m.order.end(), int64_t{0});
+    std::mt19937_64 rng(o.seed);
+    for (size_t i = m.order.size(); i-- > 1;) std::swap(m.order[i], m.order[static_cast<size_t>(rng() % (i + 1))]);
+  }
+  m.skipped = m.skipped_at_build;
 }
 
 InputSource::InputSource(InputSource&&) noexcept = default;
 InputSource::~InputSource() = default;
 
 std::optional<NamedTensors> InputSource::next() {
-  if (impl_->position >= impl_->count) return std::nullopt;
-  NamedTensors sample;
-  for (const auto& [name, feeder] : impl_->feeders) sample.emplace(name, feeder->sample(impl_->position));
-  ++impl_->position;
-  return sample;
+  Impl& m = *impl_;
+  while (m.produced < m.limit) {
+    if (m.total >= 0 && m.cursor >= m.total) return std::nullopt;
+    const int64_t index = m.order.empty() ? m.cursor : m.order[static_cast<size_t>(m.cursor)];
+    ++m.cursor;
+    NamedTensors sample;
+    try {
+      for (const auto& feed : m.feeds) feed->fill(index, sample);
+    } catch (const sources::BadSampleFile& e) {
+      if (!m.skip_bad) throw;
+      m.skipped.push_back(e.what());
+      continue;
+    }
+    if (m.check_finite) m.check_values(sample, index);
+    ++m.produced;
+    return sample;
+  }
+  return std::nullopt;
 }
 
-int64_t InputSource::size() const { return impl_->count; }
-void InputSource::rewind() { impl_->position = 0; }
+int64_t InputSource::size() const { return impl_->limit; }
+
+void InputSource::rewind() {
+  impl_->cursor = impl_->produced = 0;
+  impl_->skipped = impl_->skipped_at_build;
+}
+
+const std::vector<std::string>& InputSource::skipped() const { return impl_->skipped; }
+
+std::vector<std::string> InputSource::describe() const {
+  std::vector<std::string> lines;
+  for (const auto& f : impl_->feeds) lines.push_back(f->description());
+  return lines;
+}
 
 std::vector<NamedTensors> load_model_inputs(const std::vector<IoInfo>& inputs, const InputOptions& options) {
   InputSource source(inputs, options);
@@ -279,6 +249,8 @@ std::vector<NamedTensors> load_model_inputs(const std::vector<IoInfo>& inputs, c
   while (auto s = source.next()) all.push_back(std::move(*s));
   return all;
 }
+
+// ---- option text ---------------------------------------------------------------------------------
 
 namespace {
 std::pair<std::string, std::string> split_assignment(const std::string& text, const char* option) {
@@ -289,7 +261,7 @@ std::pair<std::string, std::string> split_assignment(const std::string& text, co
 }
 
 template <typename T, typename Parse>
-std::vector<T> parse_list(const std::string& list, const std::string& whole, const char* option, Parse parse) {
+std::vector<T> parse_list(const std::string& list, const std::string& whole, const std::string& option, Parse parse) {
   std::vector<T> out;
   size_t start = 0;
   while (start <= list.size()) {
@@ -300,21 +272,25 @@ std::vector<T> parse_list(const std::string& list, const std::string& whole, con
       out.push_back(parse(item, &used));
       if (used != item.size()) throw std::invalid_argument(item);
     } catch (const std::exception&) {
-      throw UsageError(std::string(option) + " '" + whole + "': '" + item + "' is not a number");
+      throw UsageError(option + " '" + whole + "': '" + item + "' is not a number");
     }
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   return out;
 }
+
+Shape parse_dims(const std::string& list, const std::string& whole, const std::string& option) {
+  Shape s = parse_list<int64_t>(list, whole, option, [](const std::string& x, size_t* u) { return std::stoll(x, u); });
+  for (int64_t d : s)
+    if (d <= 0) throw UsageError(option + " '" + whole + "': dims must be positive");
+  return s;
+}
 }  // namespace
 
 std::pair<std::string, Shape> parse_shape_assignment(const std::string& text) {
   auto [name, list] = split_assignment(text, "--input-shape");
-  Shape s = parse_list<int64_t>(list, text, "--input-shape", [](const std::string& x, size_t* u) { return std::stoll(x, u); });
-  for (int64_t d : s)
-    if (d <= 0) throw UsageError("--input-shape '" + text + "': dims must be positive");
-  return {name, s};
+  return {name, parse_dims(list, text, "--input-shape")};
 }
 
 std::pair<std::string, int64_t> parse_dim_assignment(const std::string& text) {
@@ -327,6 +303,31 @@ std::pair<std::string, int64_t> parse_dim_assignment(const std::string& text) {
 std::pair<std::string, std::vector<double>> parse_value_assignment(const std::string& text) {
   auto [name, list] = split_assignment(text, "--input-value");
   return {name, parse_list<double>(list, text, "--input-value", [](const std::string& x, size_t* u) { return std::stod(x, u); })};
+}
+
+std::pair<std::string, Shape> parse_raw_shape(const std::string& text) {
+  if (text.find('=') == std::string::npos) return {"", parse_dims(text, text, "--raw-shape")};
+  auto [name, list] = split_assignment(text, "--raw-shape");
+  return {name, parse_dims(list, text, "--raw-shape")};
+}
+
+std::array<int64_t, 2> parse_height_width(const std::string& text, const std::string& option) {
+  const Shape s = parse_dims(text, text, option);
+  if (s.size() == 1) return {s[0], s[0]};
+  if (s.size() != 2) throw UsageError(option + " '" + text + "': expected H,W (or one number for a square)");
+  return {s[0], s[1]};
+}
+
+std::vector<float> parse_float_list(const std::string& text, const std::string& option) {
+  return parse_list<float>(text, text, option, [](const std::string& x, size_t* u) { return std::stof(x, u); });
+}
+
+ImageLayout parse_layout(const std::string& text) {
+  std::string t = text;
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (t == "NCHW") return ImageLayout::NCHW;
+  if (t == "NHWC") return ImageLayout::NHWC;
+  throw UsageError("--layout '" + text + "': expected NCHW or NHWC");
 }
 
 }  // namespace onnxquant

@@ -3,13 +3,8 @@
 // against the bytes actually present before allocating, because calibration data comes from users.
 #include "io/npy.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -17,6 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "io/random_access_file.h"
 
 namespace onnxquant {
 namespace {
@@ -358,39 +354,6 @@ const char* descr_of(DType t) {
   }
 }
 
-class File {  // a read-only regular file read by offset
- public:
-  explicit File(const std::filesystem::path& path) : name_(path.string()) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) fail(name_, errno == ENOENT ? "no such file" : std::string("cannot open: ") + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd_);
-      fail(name_, "not a regular file");
-    }
-    size_ = static_cast<uint64_t>(st.st_size);
-  }
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
-  ~File() { ::close(fd_); }
-  uint64_t size() const { return size_; }
-  const std::string& name() const { return name_; }
-  void read_at(uint64_t offset, size_t n, char* dst) const {
-    while (n > 0) {
-      const ssize_t got = ::pread(fd_, dst, std::min<size_t>(n, 1 << 30), static_cast<off_t>(offset));
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) fail(name_, std::string("read error: ") + std::strerror(errno));
-      if (got == 0) fail(name_, "file ended early (truncated or changed while reading)");
-      dst += got, n -= static_cast<size_t>(got), offset += static_cast<uint64_t>(got);
-    }
-  }
-
- private:
-  std::string name_;
-  int fd_ = -1;
-  uint64_t size_ = 0;
-};
-
 }  // namespace
 
 // ---- public API --------------------------------------------------------------------------------------
@@ -459,7 +422,7 @@ struct NpyReader::Impl {
     read_at = [this](uint64_t offset, size_t n, char* dst) { file.read_at(offset, n, dst); };
     layout = parse_layout(read_at, file.size(), file.name());
   }
-  File file;
+  RandomAccessFile file;
   ReadAt read_at;
   Layout layout;
 };

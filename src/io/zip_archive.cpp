@@ -2,17 +2,14 @@
 // single-disk archives are accepted; that is all numpy (Python's zipfile) writes.
 #include "io/zip_archive.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <limits>
 
 #include "core/errors.h"
+#include "io/random_access_file.h"
 
 namespace onnxquant::zip {
 namespace {
@@ -88,31 +85,18 @@ uint32_t crc_of(const char* data, uint64_t n, uint32_t crc) {
 }  // namespace
 
 struct Reader::Impl {
+  explicit Impl(const std::filesystem::path& path) : file(path), name(file.name()), size(file.size()) {}
+  RandomAccessFile file;
   std::string name;
-  int fd = -1;
   uint64_t size = 0;
   uint64_t cd_offset = 0;  // members must lie before the central directory
   std::vector<Entry> entries;
 
-  ~Impl() {
-    if (fd >= 0) ::close(fd);
-  }
   void read_at(uint64_t offset, size_t n, char* dst, const std::string& where) const {
     if (offset > size || n > size - offset) fail(where, "points past the end of the file");
-    while (n > 0) {
-      const ssize_t got = ::pread(fd, dst, std::min<size_t>(n, 1 << 30), static_cast<off_t>(offset));
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) fail(where, std::string("read error: ") + std::strerror(errno));
-      if (got == 0) fail(where, "file ended early (truncated or changed while reading)");
-      dst += got, n -= static_cast<size_t>(got), offset += static_cast<uint64_t>(got);
-    }
+    file.read_at(offset, n, dst, where);
   }
-  std::string read_string(uint64_t offset, uint64_t n, const std::string& where) const {
-    if (offset > size || n > size - offset) fail(where, "points past the end of the file");
-    std::string s(n, '\0');
-    read_at(offset, n, s.data(), where);
-    return s;
-  }
+  std::string read_string(uint64_t offset, uint64_t n, const std::string& where) const { return file.read_string(offset, n, where); }
 
   void parse_directory() {
     // The end record sits in the last 22 bytes plus an optional comment of up to 64 KiB.
@@ -236,15 +220,7 @@ struct Reader::Impl {
   }
 };
 
-Reader::Reader(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
-  impl_->name = path.string();
-  impl_->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (impl_->fd < 0) fail(impl_->name, errno == ENOENT ? "no such file" : std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(impl_->fd, &st) != 0 || !S_ISREG(st.st_mode)) fail(impl_->name, "not a regular file");
-  impl_->size = static_cast<uint64_t>(st.st_size);
-  impl_->parse_directory();
-}
+Reader::Reader(const std::filesystem::path& path) : impl_(std::make_unique<Impl>(path)) { impl_->parse_directory(); }
 Reader::Reader(Reader&&) noexcept = default;
 Reader::~Reader() = default;
 const std::vector<Entry>& Reader::entries() const { return impl_->entries; }
