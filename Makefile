@@ -13,10 +13,10 @@ all: build
 setup:
 	@bash scripts/setup.sh
 
-# Release build: the binary users run and benchmarks measure.
+# Release build of the binary users run and benchmarks measure (tests are built by build-test).
 build: setup
-	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@ninja -C $(RELEASE_DIR) -j $(JOBS)
+	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release -DONNXQ_BUILD_TESTS=OFF >/dev/null
+	@ninja -C $(RELEASE_DIR) -j $(JOBS) onnxquant
 
 # Test build: optimized, with AddressSanitizer + UndefinedBehaviorSanitizer, so every test also checks memory.
 build-test: setup

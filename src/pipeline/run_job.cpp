@@ -1,5 +1,6 @@
 #include "pipeline/run_job.h"
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -52,7 +53,9 @@ RunResult run_model(const RunRequest& req) {
     if (!fs::is_directory(req.save_outputs_dir)) throw IoError(req.save_outputs_dir.string() + ": cannot create output folder");
   }
   while (auto sample = source.next()) {
+    const auto t0 = std::chrono::steady_clock::now();
     last_outputs = ex.run(*sample);
+    result.run_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (size_t i = 0; i < ex.outputs().size(); ++i) stats[i].add(last_outputs.at(ex.outputs()[i].name));
     if (!req.save_outputs_dir.empty())
       for (const auto& [name, t] : last_outputs) {
@@ -88,6 +91,7 @@ nlohmann::json to_json(const RunResult& r) {
   j["model"] = r.model;
   j["samples"] = r.samples;
   j["session_create_ms"] = r.session_create_ms;
+  j["run_seconds"] = r.run_seconds;
   j["outputs"] = nlohmann::json::array();
   for (const auto& o : r.outputs)
     j["outputs"].push_back({{"name", o.name}, {"dtype", dtype_name(o.dtype)}, {"shape", o.shape}, {"min", o.min}, {"max", o.max},

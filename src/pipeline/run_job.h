@@ -32,6 +32,7 @@ struct RunResult {
   std::string model;
   int64_t samples = 0;
   double session_create_ms = 0;
+  double run_seconds = 0;  // wall time inside ORT over all samples (the floor for calibration)
   std::vector<OutputSummary> outputs;  // statistics over all samples
   std::optional<LatencyStats> latency;
   std::vector<std::string> saved_files;
