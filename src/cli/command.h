@@ -25,5 +25,8 @@ void add_inspect_command(CLI::App& app, const GlobalOptions& global, CommandBody
 void add_diff_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
 void add_cast_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
 void add_run_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
+void add_calibrate_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
+void add_validate_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
+void add_benchmark_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
 
 }  // namespace onnxquant::cli

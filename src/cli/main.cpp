@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
   cli::add_diff_command(app, global, selected);
   cli::add_cast_command(app, global, selected);
   cli::add_run_command(app, global, selected);
+  cli::add_calibrate_command(app, global, selected);
+  cli::add_validate_command(app, global, selected);
+  cli::add_benchmark_command(app, global, selected);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,189 @@
+#include "pipeline/calibrate_job.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "calib/observer.h"
+#include "core/errors.h"
+#include "core/sha256.h"
+#include "core/version.h"
+#include "ir/model.h"
+#include "calib/calibration_tensors.h"
+#include "rewrite/expose_tensors.h"
+
+namespace onnxquant {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+// A one-slot hand-off between the inference thread and the observing thread: at most two samples'
+// activations exist at any time (the one being observed and the one being computed).
+struct Handoff {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::optional<std::pair<int64_t, NamedTensors>> slot;
+  bool done = false;
+  std::exception_ptr error;
+};
+
+}  // namespace
+
+CalibrateResult calibrate_model(const CalibrateRequest& req) {
+  validate_range_options(req.range);
+  const std::string model_hash = sha256_file_hex(req.model);
+  // Only one copy of the weights should outlive set-up: the model and its exposed clone are dropped
+  // as soon as ORT has its own.
+  CalibrationTensors wanted;
+  std::optional<Executor> session;
+  {
+    Model exposed = Model::load(req.model);
+    wanted = calibration_tensors(exposed);
+    ExposeTensors(wanted.node_outputs).run(exposed);
+    ExecOptions exec = req.exec;
+    exec.memory = MemoryPolicy::NoArena;  // outputs vary in size per tensor; the arena would keep every peak
+    session.emplace(exposed, exec);
+  }
+  Executor& ex = *session;
+
+  // Observe what ORT says is float32 among the requested tensors (types unknown to ONNX's inference
+  // are settled here), plus float32 graph inputs, which come straight from the data.
+  std::vector<std::string> observed;
+  std::vector<std::string> fetch;
+  for (const auto& o : ex.outputs())
+    if (o.dtype == DType::Float32 && std::find(wanted.node_outputs.begin(), wanted.node_outputs.end(), o.name) != wanted.node_outputs.end())
+      fetch.push_back(o.name);
+  for (const auto& in : ex.inputs())
+    if (in.dtype == DType::Float32) observed.push_back(in.name);
+  auto is_graph_input = [&](const std::string& name) {
+    return std::find(wanted.graph_inputs.begin(), wanted.graph_inputs.end(), name) != wanted.graph_inputs.end();
+  };
+  observed.insert(observed.end(), fetch.begin(), fetch.end());
+  if (observed.empty()) throw CalibrationError(req.model.string() + ": the model has no float32 tensors to calibrate");
+  std::map<std::string, Observer> observers;
+  for (const auto& n : observed) observers.emplace(n, Observer{});
+
+  InputSource source(ex.inputs(), req.inputs);
+  CalibrateResult result;
+  Progress progress("calibrating", source.size(), req.progress);
+  Handoff h;
+  double inference_seconds = 0;
+  const auto t0 = Clock::now();
+
+  // Inference runs on its own thread, one sample ahead of the observers.
+  std::thread producer([&] {
+    try {
+      int64_t index = 0;
+      while (auto sample = source.next()) {
+        const auto r0 = Clock::now();
+        NamedTensors out = ex.run(*sample, fetch);
+        inference_seconds += std::chrono::duration<double>(Clock::now() - r0).count();
+        for (auto& [name, t] : *sample)
+          if (observers.count(name)) out.emplace(name, std::move(t));
+        std::unique_lock lock(h.mutex);
+        h.changed.wait(lock, [&] { return !h.slot || h.error; });
+        if (h.error) return;
+        h.slot.emplace(index++, std::move(out));
+        h.changed.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard lock(h.mutex);
+      h.error = std::current_exception();
+    }
+    std::lock_guard lock(h.mutex);
+    h.done = true;
+    h.changed.notify_all();
+  });
+
+  try {
+    while (true) {
+      std::pair<int64_t, NamedTensors> item;
+      {
+        std::unique_lock lock(h.mutex);
+        h.changed.wait(lock, [&] { return h.slot || h.done; });
+        if (!h.slot) break;
+        item = std::move(*h.slot);
+        h.slot.reset();
+        h.changed.notify_all();
+      }
+      for (auto& [name, t] : item.second) {
+        Observer& obs = observers.at(name);
+        const uint64_t before = obs.nonfinite_count();
+        obs.observe(t.as<float>());
+        if (obs.nonfinite_count() != before)
+          throw CalibrationError("tensor '" + name + "' has " + std::to_string(obs.nonfinite_count() - before) + " NaN/Inf value(s) in sample " +
+                                     std::to_string(item.first),
+                                 is_graph_input(name) ? "the input data holds NaN/Inf; clean it"
+                                                               : "the model produces NaN/Inf on this sample; check the input data and its preprocessing");
+      }
+      ++result.samples;
+      progress.advance();
+    }
+  } catch (...) {
+    {
+      std::lock_guard lock(h.mutex);
+      if (!h.error) h.error = std::current_exception();
+      h.changed.notify_all();
+    }
+    producer.join();
+    throw;
+  }
+  producer.join();
+  if (h.error) std::rethrow_exception(h.error);
+  progress.finish();
+  if (result.samples == 0) throw CalibrationError("no calibration samples: the data source is empty");
+
+  result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  result.inference_seconds = inference_seconds;
+  RangesFile& file = result.ranges;
+  file.tool_version = ONNXQ_VERSION;
+  file.model_file = req.model.filename().string();
+  file.model_sha256 = model_hash;
+  file.method = req.range;
+  file.samples = static_cast<uint64_t>(result.samples);
+  for (const auto& [name, obs] : observers) {
+    if (obs.empty()) continue;  // e.g. an empty tensor in every sample: nothing to quantize
+    if (obs.min() == obs.max()) result.constant_tensors.push_back(name);
+    file.tensors.emplace(name, make_tensor_range(obs, select_range(obs, req.range)));
+  }
+  result.tensors_observed = static_cast<int64_t>(file.tensors.size());
+  if (!req.output.empty()) {
+    save_ranges(req.output, file, req.save);
+    result.output = req.output.string();
+  }
+  result.peak_rss_bytes = peak_rss_bytes();
+  return result;
+}
+
+nlohmann::json to_json(const CalibrateResult& r) {
+  nlohmann::json j;
+  j["command"] = "calibrate";
+  j["schema_version"] = 1;
+  j["model"] = r.ranges.model_file;
+  j["model_sha256"] = r.ranges.model_sha256;
+  j["method"] = method_name(r.ranges.method.method);
+  j["target"] = target_name(r.ranges.method.target);
+  j["samples"] = r.samples;
+  j["tensors"] = r.tensors_observed;
+  j["seconds"] = r.seconds;
+  j["inference_seconds"] = r.inference_seconds;
+  j["peak_rss_bytes"] = r.peak_rss_bytes;
+  j["constant_tensors"] = r.constant_tensors;
+  j["output"] = r.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.output);
+  return j;
+}
+
+}  // namespace onnxquant

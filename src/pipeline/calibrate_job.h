@@ -1,0 +1,43 @@
+// `onnxquant calibrate`: run the model on calibration data in ONNX Runtime with every float tensor that
+// quantization may need exposed as an output, feed each tensor's values to its observer, and select a
+// range per tensor. Streams: one sample is observed while ORT computes the next, and no activation is
+// kept after it is observed, so memory stays flat in the sample count. The product is a ranges file.
+#pragma once
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "calib/ranges_file.h"
+#include "core/progress.h"
+#include "exec/executor.h"
+#include "io/model_inputs.h"
+
+namespace onnxquant {
+
+struct CalibrateRequest {
+  std::filesystem::path model;
+  InputOptions inputs;            // calibration data (synthetic when none is given)
+  RangeOptions range;             // method, target and method parameters
+  ExecOptions exec;               // ORT threads for inference (default 1: the observer runs beside it)
+  std::filesystem::path output;   // ranges file; empty: not written
+  SaveRangesOptions save;         // histograms in the file or not
+  ProgressMode progress = ProgressMode::Auto;
+};
+
+struct CalibrateResult {
+  RangesFile ranges;
+  int64_t samples = 0;
+  int64_t tensors_observed = 0;
+  double seconds = 0;            // wall time of the calibration loop (model runs + observing)
+  double inference_seconds = 0;  // part of it spent inside ORT
+  uint64_t peak_rss_bytes = 0;   // of the whole process, at the end
+  std::vector<std::string> constant_tensors;  // observed a single value: range [min(0,c), max(0,c)]
+  std::string output;            // the file written, if any
+};
+
+CalibrateResult calibrate_model(const CalibrateRequest& request);
+nlohmann::json to_json(const CalibrateResult& result);
+
+}  // namespace onnxquant
