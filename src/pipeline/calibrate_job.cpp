@@ -13,6 +13,7 @@
 #include "calib/observer.h"
 #include "core/errors.h"
 #include "core/sha256.h"
+#include "core/temp_dir.h"
 #include "core/version.h"
 #include "ir/model.h"
 #include "calib/calibration_tensors.h"
@@ -45,17 +46,21 @@ struct Handoff {
 CalibrateResult calibrate_model(const CalibrateRequest& req) {
   validate_range_options(req.range);
   const std::string model_hash = sha256_file_hex(req.model);
-  // Only one copy of the weights should outlive set-up: the model and its exposed clone are dropped
-  // as soon as ORT has its own.
+  // Only ORT's copy of the weights should be in memory while ORT builds its session: the model with
+  // its extra outputs goes to a temp file (weights as external data) and is dropped before ORT reads it.
   CalibrationTensors wanted;
   std::optional<Executor> session;
   {
-    Model exposed = Model::load(req.model);
-    wanted = calibration_tensors(exposed);
-    ExposeTensors(wanted.node_outputs).run(exposed);
+    TempDir dir("onnxquant-calib");
+    {
+      Model exposed = Model::load(req.model);
+      wanted = calibration_tensors(exposed);
+      ExposeTensors(wanted.node_outputs).run(exposed);
+      exposed.save(dir / "exposed.onnx", {ExternalData::Always});
+    }
     ExecOptions exec = req.exec;
     exec.memory = MemoryPolicy::NoArena;  // outputs vary in size per tensor; the arena would keep every peak
-    session.emplace(exposed, exec);
+    session.emplace(dir / "exposed.onnx", exec);
   }
   Executor& ex = *session;
 

@@ -1,29 +1,12 @@
-// A fresh temporary folder per test, removed afterwards.
+// A fresh temporary folder per test, removed afterwards (the library's own TempDir).
 #pragma once
-#include <filesystem>
-#include <random>
-#include <string>
+#include "core/temp_dir.h"
 
 namespace onnxquant::test {
 
-class TempDir {
+class TempDir : public onnxquant::TempDir {
  public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("onnxq-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : onnxquant::TempDir("onnxq-test") {}
 };
 
 }  // namespace onnxquant::test
