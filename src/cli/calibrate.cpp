@@ -28,6 +28,9 @@ void add_calibrate_command(CLI::App& app, const GlobalOptions& global, CommandBo
       ->check(CLI::IsMember({"uint8_asymmetric", "int8_symmetric"}));
   cmd->add_option("--threads", req->exec.intra_op_threads, "ORT intra-op threads for inference (observing runs on another thread)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_flag_function(
+      "--all-tensors", [req](int64_t) { req->coverage = TensorCoverage::All; },
+      "Also observe tensors read only by a Relu/Clip (their ranges are not needed for ORT's fused placement)");
   cmd->add_flag("--histograms", *histograms, "Keep histograms in the ranges file, so another method can be applied later without the model");
   cmd->footer(
       "Examples:\n"

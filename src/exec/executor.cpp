@@ -34,7 +34,10 @@ Ort::SessionOptions make_session_options(const ExecOptions& o) {
   so.SetIntraOpNumThreads(o.intra_op_threads);
   so.SetInterOpNumThreads(1);
   so.SetGraphOptimizationLevel(to_ort(o.optimization));
-  if (o.memory == MemoryPolicy::NoArena) so.DisableCpuMemArena();
+  if (o.memory == MemoryPolicy::Lean) {
+    so.DisableCpuMemArena();
+    so.DisableMemPattern();
+  }
   if (!o.optimized_model_path.empty()) so.SetOptimizedModelFilePath(o.optimized_model_path.c_str());
   return so;
 }

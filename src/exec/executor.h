@@ -14,9 +14,10 @@ class Model;
 
 enum class GraphOptimization { Disabled, Basic, Extended, All };
 
-// ORT's CPU arena keeps freed blocks for reuse: fastest for repeated runs of the same shapes, but it
-// holds the peak forever. Without it, memory goes back to the system after each run.
-enum class MemoryPolicy { Arena, NoArena };
+// ORT's CPU arena keeps freed blocks for reuse, and its memory pattern pre-plans one block for every
+// intermediate tensor of a run: fastest for repeated runs of the same shapes, but both hold the peak.
+// Lean gives memory back after each run (calibration, where outputs are large and many).
+enum class MemoryPolicy { Arena, Lean };
 
 struct ExecOptions {
   int intra_op_threads = 1;  // 0 lets ORT choose (all cores)

@@ -31,12 +31,14 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
-// A one-slot hand-off between the inference thread and the observing thread: at most two samples'
-// activations exist at any time (the one being observed and the one being computed).
+// A one-slot hand-off between the inference thread and the observing thread. At most two samples'
+// activations exist at any time, the one being observed and the one being computed: the producer starts
+// a sample only when fewer than two are outstanding (handed over and not yet fully observed).
 struct Handoff {
   std::mutex mutex;
   std::condition_variable changed;
   std::optional<std::pair<int64_t, NamedTensors>> slot;
+  int outstanding = 0;
   bool done = false;
   std::exception_ptr error;
 };
@@ -54,12 +56,12 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
     TempDir dir("onnxquant-calib");
     {
       Model exposed = Model::load(req.model);
-      wanted = calibration_tensors(exposed);
+      wanted = calibration_tensors(exposed, req.coverage);
       ExposeTensors(wanted.node_outputs).run(exposed);
       exposed.save(dir / "exposed.onnx", {ExternalData::Always});
     }
     ExecOptions exec = req.exec;
-    exec.memory = MemoryPolicy::NoArena;  // outputs vary in size per tensor; the arena would keep every peak
+    exec.memory = MemoryPolicy::Lean;  // exposed outputs are ~all activations: don't let ORT hold their peak
     session.emplace(dir / "exposed.onnx", exec);
   }
   Executor& ex = *session;
@@ -92,7 +94,14 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
   std::thread producer([&] {
     try {
       int64_t index = 0;
-      while (auto sample = source.next()) {
+      while (true) {
+        {
+          std::unique_lock lock(h.mutex);
+          h.changed.wait(lock, [&] { return h.outstanding < 2 || h.error; });
+          if (h.error) return;
+        }
+        auto sample = source.next();
+        if (!sample) break;
         const auto r0 = Clock::now();
         NamedTensors out = ex.run(*sample, fetch);
         inference_seconds += std::chrono::duration<double>(Clock::now() - r0).count();
@@ -102,6 +111,7 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
         h.changed.wait(lock, [&] { return !h.slot || h.error; });
         if (h.error) return;
         h.slot.emplace(index++, std::move(out));
+        ++h.outstanding;
         h.changed.notify_all();
       }
     } catch (...) {
@@ -133,6 +143,12 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
                                      std::to_string(item.first),
                                  is_graph_input(name) ? "the input data holds NaN/Inf; clean it"
                                                                : "the model produces NaN/Inf on this sample; check the input data and its preprocessing");
+      }
+      item.second.clear();  // free this sample's activations before the producer may start another
+      {
+        std::lock_guard lock(h.mutex);
+        --h.outstanding;
+        h.changed.notify_all();
       }
       ++result.samples;
       progress.advance();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "calib/calibration_tensors.h"
 #include "calib/ranges_file.h"
 #include "core/progress.h"
 #include "exec/executor.h"
@@ -23,6 +24,7 @@ struct CalibrateRequest {
   ExecOptions exec;               // ORT threads for inference (default 1: the observer runs beside it)
   std::filesystem::path output;   // ranges file; empty: not written
   SaveRangesOptions save;         // histograms in the file or not
+  TensorCoverage coverage = TensorCoverage::Quantizable;
   ProgressMode progress = ProgressMode::Auto;
 };
 

@@ -40,10 +40,17 @@ TEST(CalibrateJob, MinMaxRangesMatchTheData) {
   EXPECT_EQ(r.samples, 10);
   const auto values = data.as<float>();
   const float lo = *std::min_element(values.begin(), values.end()), hi = *std::max_element(values.begin(), values.end());
+  const RangesFile quantizable = load_ranges(dir / "ranges.json");
+  // `neg` is read only by a Relu: the quantized model never needs its range, so it is not observed.
+  EXPECT_EQ(quantizable.tensors.size(), 2u);
+  EXPECT_FALSE(quantizable.tensors.count("neg"));
+  req.coverage = TensorCoverage::All;
+  calibrate_model(req);
   const RangesFile f = load_ranges(dir / "ranges.json");
   EXPECT_EQ(f.model_sha256, sha256_file_hex(dir / "m.onnx"));
   EXPECT_EQ(f.samples, 10u);
   ASSERT_EQ(f.tensors.size(), 3u);  // x, neg, y
+  EXPECT_EQ(f.tensors.at("y").range, quantizable.tensors.at("y").range);
   EXPECT_FLOAT_EQ(f.tensors.at("x").observed_min, lo);
   EXPECT_FLOAT_EQ(f.tensors.at("x").observed_max, hi);
   EXPECT_FLOAT_EQ(f.tensors.at("neg").observed_min, -hi);
