@@ -2,6 +2,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <set>
+
 #include "ir/graph.h"
 #include "ir/model.h"
 #include "ir/shape_inference.h"
@@ -25,9 +27,18 @@ CalibrationTensors calibration_tensors(Model& model, TensorCoverage coverage) {
   CalibrationTensors names;
   for (const auto& in : g.input_names())
     if (wanted(in)) names.graph_inputs.push_back(in);
+  // Only tensors that depend on the input data are activations; the rest (Constant outputs, weights
+  // passed through Identity, as PyTorch exports biases) are weights, quantized from their values.
+  std::set<std::string> from_data(names.graph_inputs.begin(), names.graph_inputs.end());
+  for (const auto& in : g.input_names()) from_data.insert(in);
   for (int i : g.topological_order()) {
     const auto& n = g.node(i);
-    if (n.op_type() == "Constant" && n.domain().empty()) continue;  // weights, not activations
+    bool depends_on_data = false;
+    for (const auto& in : n.input()) depends_on_data = depends_on_data || from_data.count(in);
+    for (const auto& attr : n.attribute())
+      if (attr.has_g() || attr.graphs_size() > 0) depends_on_data = true;  // subgraphs may read anything
+    if (!depends_on_data) continue;
+    for (const auto& o : n.output()) from_data.insert(o);
     for (const auto& o : n.output())
       if (!o.empty() && wanted(o) && !only_feeds_activation(o)) names.node_outputs.push_back(o);
   }

@@ -117,3 +117,22 @@ TEST(CalibrateJob, ConstantTensorsAreReported) {
   EXPECT_DOUBLE_EQ(r.ranges.tensors.at("y").range.min, 0.0);
   EXPECT_DOUBLE_EQ(r.ranges.tensors.at("y").range.max, 5.0);
 }
+
+TEST(CalibrateJob, WeightsPassedThroughIdentityAreNotActivations) {
+  // PyTorch exports biases as Identity(initializer): computed from weights alone, not from the data.
+  test::TempDir dir;
+  test::GraphBuilder b;
+  b.input("x", DType::Float32, {1, 4}).output("y", DType::Float32, {1, 4});
+  b.initializer("bias", {1, 2, 3, 4}, {4});
+  b.node("Identity", {"bias"}, {"bias_copy"});
+  b.node("Add", {"x", "bias_copy"}, {"y"});
+  b.build().save(dir / "m.onnx");
+  CalibrateRequest req;
+  req.model = dir / "m.onnx";
+  req.progress = ProgressMode::Off;
+  req.coverage = TensorCoverage::All;
+  const CalibrateResult r = calibrate_model(req);
+  EXPECT_TRUE(r.ranges.tensors.count("x"));
+  EXPECT_TRUE(r.ranges.tensors.count("y"));
+  EXPECT_FALSE(r.ranges.tensors.count("bias_copy"));
+}
