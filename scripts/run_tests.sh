@@ -15,5 +15,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$BUILD"
-ctest --output-on-failure -j "$(nproc)" -L unit
-ctest --output-on-failure -L e2e
+# Both suites always run, so one failure does not hide the other's results.
+status=0
+ctest --output-on-failure -j "$(nproc)" -L unit || status=1
+ctest --output-on-failure -L e2e || status=1
+exit $status

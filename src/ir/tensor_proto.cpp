@@ -32,7 +32,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& p) {
       throw DataError(where + ": raw data has " + std::to_string(p.raw_data().size()) + " bytes, shape " +
                       shape_string(shape) + " needs " + std::to_string(n * static_cast<int64_t>(es)));
     Tensor t(dt, shape);
-    std::memcpy(t.bytes.data(), p.raw_data().data(), t.bytes.size());
+    if (!t.bytes.empty()) std::memcpy(t.bytes.data(), p.raw_data().data(), t.bytes.size());  // empty: data() may be null
     return t;
   }
   auto count_mismatch = [&](int have) {
