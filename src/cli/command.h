@@ -28,5 +28,6 @@ void add_run_command(CLI::App& app, const GlobalOptions& global, CommandBody& se
 void add_calibrate_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
 void add_validate_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
 void add_benchmark_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
+void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
 
 }  // namespace onnxquant::cli

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   cli::add_calibrate_command(app, global, selected);
   cli::add_validate_command(app, global, selected);
   cli::add_benchmark_command(app, global, selected);
+  cli::add_quantize_command(app, global, selected);
 
   try {
     app.parse(argc, argv);

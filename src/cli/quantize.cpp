@@ -1,0 +1,91 @@
+// `onnxquant quantize MODEL -o OUT --static-int8 (--ranges FILE | -i DATA ...) [--dry-run] [--plan-out FILE]`
+#include <fmt/format.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/input_options.h"
+#include "cli/output.h"
+#include "core/errors.h"
+#include "pipeline/quantize_job.h"
+
+namespace onnxquant::cli {
+
+namespace {
+
+void print_plan(const QuantPlan& plan) {
+  Table nodes({{"node"}, {"op"}, {"decision"}, {"reason"}});
+  for (const auto& n : plan.nodes)
+    nodes.add_row({n.node.empty() ? n.output : n.node, n.op_type, n.quantized ? n.rule : "fp32", n.reason});
+  std::cout << "nodes:\n" << nodes.render();
+  Table tensors({{"tensor"}, {"role"}, {"dtype"}, {"consumer"}, {"reason"}});
+  for (const auto& t : plan.tensors) tensors.add_row({t.tensor, tensor_role_name(t.role), dtype_name(t.dtype), t.consumer, t.reason});
+  std::cout << "tensors:\n" << tensors.render();
+}
+
+}  // namespace
+
+void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected) {
+  auto req = std::make_shared<QuantizeRequest>();
+  auto static_int8 = std::make_shared<bool>(false);
+  auto dry_run = std::make_shared<bool>(false);
+  auto per_tensor = std::make_shared<bool>(false);
+  auto method = std::make_shared<std::string>("minmax");
+  auto activation = std::make_shared<std::string>("uint8");
+  auto ranges = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("quantize", "Quantize a model (static INT8, QDQ) from a ranges file or calibration data");
+  cmd->add_option("model", req->model, "ONNX model file (FP32)")->required();
+  cmd->add_option("-o,--output", req->output, "Quantized model to write");
+  cmd->add_flag("--static-int8", *static_int8, "Static INT8: int8 weights, calibrated uint8/int8 activations (QDQ)")->required();
+  cmd->add_option("--ranges", *ranges, "Ranges file from `onnxquant calibrate` (must match the model's SHA-256)");
+  add_input_options(cmd, req->inputs);
+  cmd->add_option("-m,--method", *method, "Range method when calibrating here: minmax, percentile, entropy, mse")
+      ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
+  cmd->add_flag("--dry-run", *dry_run, "Print the quantization plan (every tensor's decision and reason); write no model");
+  cmd->add_option("--plan-out", req->plan_out, "Save the plan as JSON");
+  cmd->add_flag("--per-tensor", *per_tensor, "One scale per weight tensor instead of per output channel");
+  cmd->add_option("--activation-type", *activation, "uint8 (asymmetric, default) or int8 (symmetric)")->check(CLI::IsMember({"uint8", "int8"}));
+  cmd->add_option("--exclude", req->plan.exclude, "Keep in float: node name, op type, or regex over node names (repeatable)");
+  cmd->add_option("--threads", req->exec.intra_op_threads, "ORT intra-op threads for calibration and verification")->check(CLI::NonNegativeNumber);
+  cmd->footer(
+      "Examples:\n"
+      "  onnxquant quantize resnet50.onnx --static-int8 --ranges ranges.json -o resnet50_int8.onnx\n"
+      "  onnxquant quantize resnet50.onnx --static-int8 -i calib.npy -n 100 -o resnet50_int8.onnx\n"
+      "  onnxquant quantize resnet50.onnx --static-int8 --ranges ranges.json --dry-run --plan-out plan.json");
+  // CLI11 writes into these holders while parsing; the callback owns them (flag_storage keeps
+  // --static-int8's bool alive although nothing reads it after parsing: the flag is required).
+  cmd->callback([=, flag_storage = static_int8, &global, &selected] {
+    selected = [=, &global] {
+      if (!*dry_run && req->output.empty()) throw UsageError("quantize: -o/--output is required (or use --dry-run)");
+      req->ranges_file = *ranges;
+      if (req->ranges_file.empty() && req->inputs.files.empty())
+        throw UsageError("quantize --static-int8 needs activation ranges: --ranges FILE or calibration data (-i)",
+                         "onnxquant calibrate MODEL -i DATA -o ranges.json, then --ranges ranges.json");
+      req->mode = *dry_run ? QuantizeMode::DryRun : QuantizeMode::Write;
+      req->plan.weights = *per_tensor ? Granularity::PerTensor : Granularity::PerChannel;
+      req->plan.activations = *activation == "int8" ? QuantTarget::Int8Symmetric : QuantTarget::UInt8Asymmetric;
+      req->range.method = *parse_method(*method);
+      if (global.format == OutputFormat::Json || global.quiet) req->progress = ProgressMode::Off;
+      const QuantizeResult r = quantize_model(*req);
+      if (global.format == OutputFormat::Json) {
+        print_json(std::cout, to_json(r));
+        return 0;
+      }
+      if (r.mode == QuantizeMode::DryRun || global.verbose > 0) print_plan(r.plan);
+      std::cout << fmt::format("plan: {} of {} nodes quantized ({} weights, {} activations); ranges from {}\n", r.plan.quantized_node_count(),
+                               r.plan.nodes.size(), r.plan.weight_granularity, r.plan.activation_type, r.ranges_source);
+      if (!r.plan_out.empty()) std::cout << fmt::format("  plan written to {}\n", r.plan_out);
+      for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
+      if (!r.written) return 0;
+      const auto conv = r.fusion.by_op.find("Conv");
+      std::cout << fmt::format("verified in ONNX Runtime {}: cosine {:.6f} vs FP32 on one sample; {} integer kernels", r.fusion.runtime_version,
+                               r.first_sample.cosine, r.fusion.integer_kernel_total);
+      if (conv != r.fusion.by_op.end()) std::cout << fmt::format(" ({} of {} quantized Convs fused)", conv->second.fused, conv->second.quantized);
+      std::cout << fmt::format("\n  wrote {} ({} -> {})\n", r.output, human_bytes(r.input_bytes), human_bytes(r.output_bytes));
+      return 0;
+    };
+  });
+}
+
+}  // namespace onnxquant::cli

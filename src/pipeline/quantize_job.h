@@ -1,0 +1,75 @@
+// `onnxquant quantize --static-int8`: prepare (inline Constants to initializers, opset >= 13 with the
+// version converter), plan (quant/static_planner.h: every tensor's decision and reason), rewrite from the
+// plan (rewrite/quantize_weights.h, rewrite/insert_qdq.h, then dead weights removed), and prove it before
+// writing: the ONNX checker passes, ORT loads the model and runs one sample, and the sample's outputs are
+// compared with FP32. The fusion report says what ORT really runs in integers. Ranges come from a ranges
+// file (checked against the model's SHA-256) or from calibrating on the given data first.
+//
+// JSON (`to_json`, printed by `onnxquant quantize --format json`): docs/json-output.md, section `quantize`.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "analysis/compare.h"
+#include "analysis/fusion_report.h"
+#include "calib/range_methods.h"
+#include "core/progress.h"
+#include "exec/executor.h"
+#include "io/model_inputs.h"
+#include "ir/model.h"
+#include "quant/static_planner.h"
+#include "rewrite/pass.h"
+
+namespace onnxquant {
+
+enum class QuantizeMode {
+  Write,   // rewrite, verify, write `output`
+  DryRun,  // plan only: nothing rewritten, nothing written except --plan-out
+};
+
+struct QuantizeRequest {
+  std::filesystem::path model;
+  std::filesystem::path output;       // required for Write
+  std::filesystem::path ranges_file;  // when empty, calibrate on `inputs` first
+  InputOptions inputs;                // calibration data (and the verification sample)
+  RangeOptions range;                 // calibration method when calibrating; the target follows `plan.activations`
+  StaticPlanOptions plan;
+  QuantizeMode mode = QuantizeMode::Write;
+  std::filesystem::path plan_out;     // empty: plan not saved
+  ExecOptions exec;                   // 1 intra-op thread unless set
+  ProgressMode progress = ProgressMode::Auto;
+};
+
+// The rewrite alone, in memory: prepare, plan, apply. No ORT, no checks (quantize_model does those).
+struct StaticQuantization {
+  QuantPlan plan;
+  Model model;  // the quantized model
+  std::vector<PassReport> passes;
+};
+StaticQuantization quantize_static(const Model& fp32, const std::map<std::string, Range>& ranges, const StaticPlanOptions& options = {});
+
+struct QuantizeResult {
+  std::string model, output;
+  bool written = false;
+  QuantizeMode mode = QuantizeMode::Write;
+  std::string ranges_source;  // the ranges file read, or "calibrated"
+  int64_t calibration_samples = 0;
+  QuantPlan plan;
+  std::vector<PassReport> passes;
+  uint64_t input_bytes = 0, output_bytes = 0;
+  CompareStats first_sample;  // quantized vs FP32 on the verification sample, all outputs
+  FusionReport fusion;
+  std::string plan_out;
+  std::vector<std::string> notes;
+};
+
+// Throws LoadError (model, ranges file), CalibrationError (ranges for another model), UsageError (bad
+// options), RuntimeError (ORT refuses the result), VerificationError (checker), IoError (writing).
+// Nothing is written unless every check passed.
+QuantizeResult quantize_model(const QuantizeRequest& request);
+nlohmann::json to_json(const QuantizeResult& result);
+
+}  // namespace onnxquant

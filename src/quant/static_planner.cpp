@@ -1,0 +1,380 @@
+#include "quant/static_planner.h"
+
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <regex>
+#include <set>
+
+#include "core/errors.h"
+#include "ir/graph.h"
+#include "ir/model.h"
+#include "ir/tensor_proto.h"
+#include "quant/fusion_rules.h"
+
+namespace onnxquant {
+
+namespace {
+
+// Float ops whose int8 form loses too much accuracy (DESIGN.md "Correctness rules"): kept float even
+// when ORT has a kernel, unless a later option asks for them.
+const std::set<std::string> kProtectedOps{"Softmax", "LayerNormalization", "SimplifiedLayerNormalization"};
+
+int64_t int_attr(const onnx::NodeProto& n, const std::string& name, int64_t fallback) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return a.i();
+  return fallback;
+}
+float float_attr(const onnx::NodeProto& n, const std::string& name, float fallback) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return a.f();
+  return fallback;
+}
+
+std::string node_label(const onnx::NodeProto& n) {
+  return fmt::format("{} '{}'", n.op_type(), n.name().empty() ? n.output(0) : n.name());
+}
+
+// Which --exclude pattern (if any) matches a node: exact name, exact op type, then regex over the name.
+class Excluder {
+ public:
+  Excluder(const std::vector<std::string>& patterns, const Graph& graph) {
+    for (const auto& p : patterns) {
+      bool literal = false;
+      for (int i = 0; i < graph.node_count(); ++i)
+        literal = literal || graph.node(i).name() == p || graph.node(i).op_type() == p;
+      std::optional<std::regex> re;
+      try {
+        re.emplace(p, std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        if (!literal) throw UsageError(fmt::format("--exclude '{}' matches no node name or op type and is not a valid regex ({})", p, e.what()));
+      }
+      patterns_.push_back({p, std::move(re)});
+    }
+  }
+  std::optional<std::string> match(const onnx::NodeProto& n) const {
+    for (const auto& [p, re] : patterns_)
+      if (n.name() == p || n.op_type() == p || (re && std::regex_match(n.name(), *re))) return p;
+    return std::nullopt;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::regex>>> patterns_;
+};
+
+// Tensors that depend on an image-like input (float, rank >= 3). Everything computed only from other
+// inputs (im_shape, scale_factor, sizes) stays float. A model without such an input (an MLP) treats
+// every float input as data.
+std::set<std::string> data_reachable(const Graph& g, std::vector<std::string>& non_image_inputs) {
+  std::set<std::string> seeds, floats;
+  for (const auto& name : g.input_names()) {
+    const auto t = g.value_type(name);
+    if (!t || t->dtype != DType::Float32) continue;
+    floats.insert(name);
+    if (!t->shape || t->shape->size() >= 3) seeds.insert(name);
+  }
+  if (seeds.empty()) seeds = floats;
+  for (const auto& name : g.input_names())
+    if (!seeds.count(name)) non_image_inputs.push_back(name);
+  std::set<std::string> reach = seeds;
+  for (int i : g.topological_order()) {
+    const auto& n = g.node(i);
+    if (std::any_of(n.input().begin(), n.input().end(), [&](const std::string& s) { return reach.count(s) > 0; }))
+      for (const auto& o : n.output()) reach.insert(o);
+  }
+  return reach;
+}
+
+struct ActParams {
+  double scale;
+  int32_t zero_point;
+};
+
+class Planner {
+ public:
+  Planner(const Model& model, const std::map<std::string, Range>& ranges, const StaticPlanOptions& opt)
+      : g_(model.proto().graph()), ranges_(ranges), opt_(opt), excluder_(opt.exclude, g_) {
+    reach_ = data_reachable(g_, non_image_inputs_);
+    plan_.activation_type = target_name(opt.activations);
+    plan_.weight_granularity = opt.weights == Granularity::PerChannel ? "per_channel" : "per_tensor";
+  }
+
+  QuantPlan run() {
+    for (int i : g_.topological_order()) decide(i);
+    add_float_tensors();
+    for (auto& w : weights_) plan_.tensors.push_back(std::move(w));
+    return std::move(plan_);
+  }
+
+ private:
+  const onnx::NodeProto& node(int i) const { return g_.node(i); }
+
+  void decide(int i) {
+    const auto& n = node(i);
+    NodeDecision d{n.name(), n.op_type(), n.output_size() ? n.output(0) : "", false, "", ""};
+    if (folded_relus_.count(i)) {
+      d.quantized = true;
+      d.rule = "relu_folded";
+      d.reason = "Relu in front of a Q with zero point 0: ORT removes it (ReluQuantFusion); " + folded_relus_[i];
+      plan_.nodes.push_back(std::move(d));
+      return;
+    }
+    if (auto why = float_reason(i); !why.empty()) {
+      d.reason = why;
+      plan_.nodes.push_back(std::move(d));
+      return;
+    }
+    const FusionRule& rule = *find_fusion_rule(n.op_type());
+    d.quantized = true;
+    d.rule = rule.name;
+    d.reason = rule.ort_fusion;
+    commit(i, rule);
+    plan_.nodes.push_back(std::move(d));
+  }
+
+  // Why node i stays float, or "" when it can be quantized under its rule.
+  std::string float_reason(int i) {
+    const auto& n = node(i);
+    if (auto p = excluder_.match(n)) return fmt::format("fp32: excluded by --exclude '{}'", *p);
+    if (kProtectedOps.count(n.op_type()) && n.domain().empty())
+      return fmt::format("protected: {} stays float (int8 {} outputs lose too much accuracy)", n.op_type(), n.op_type());
+    const FusionRule* rule = n.domain().empty() || n.domain() == "ai.onnx" ? find_fusion_rule(n.op_type()) : nullptr;
+    if (!rule) return fmt::format("fp32: no ORT integer kernel targeted for {}", n.op_type());
+    if (rule->kind == RuleKind::FoldIntoProducer)
+      return opt_.activations == QuantTarget::UInt8Asymmetric
+                 ? "fp32: Relu not directly behind a quantized op with it as only consumer (ORT has no QLinearRelu)"
+                 : "fp32: with int8 symmetric activations the zero point is not the grid minimum, so ORT keeps the Relu";
+    if (n.output_size() != 1) return "fp32: more than one output";
+    // Activation inputs.
+    const int count = rule->activation_inputs < 0 ? n.input_size() : std::min(rule->activation_inputs, n.input_size());
+    for (int k = 0; k < count; ++k) {
+      const std::string& t = n.input(k);
+      if (t.empty()) continue;
+      if (g_.initializer(t) || g_.constant_value(t)) return fmt::format("fp32: input '{}' is a constant (only activations are quantized by this rule)", t);
+      if (!reach_.count(t)) return fmt::format("protected: input '{}' is computed only from non-image inputs", t);
+      if (!act_params(t)) return fmt::format("fp32: no calibration range for input '{}'", t);
+    }
+    if (rule->kind == RuleKind::PassThrough && !acts_.count(n.input(0)))
+      return fmt::format("fp32: input '{}' is not quantized; Q/DQ around {} pays off only inside an int8 region", n.input(0), n.op_type());
+    if (rule->kind == RuleKind::Compute)
+      if (auto why = compute_reason(n); !why.empty()) return why;
+    const std::string out = quantized_output(i);
+    if (g_.is_graph_output(out)) return fmt::format("protected: output '{}' is a graph output", out);
+    if (rule->kind != RuleKind::PassThrough && !act_params(out)) return fmt::format("fp32: no calibration range for output '{}'", out);
+    if (rule->kind == RuleKind::Compute && n.input_size() > 2 && !n.input(2).empty())
+      if (auto why = bias_overflow(n); !why.empty()) return why;
+    return {};
+  }
+
+  std::string compute_reason(const onnx::NodeProto& n) {
+    if (n.input_size() < 2) return "fp32: no weight input";
+    const auto* w = g_.initializer(n.input(1));
+    if (!w || w->data_type() != onnx::TensorProto::FLOAT)
+      return fmt::format("fp32: weight '{}' is not a float32 initializer", n.input(1));
+    const int rank = w->dims_size();
+    if (n.op_type() == "Conv" && rank < 3) return "fp32: Conv weight of rank < 3";
+    if (n.op_type() == "MatMul" && rank != 2) return fmt::format("fp32: MatMul weight '{}' has rank {} (2 is handled)", n.input(1), rank);
+    if (n.op_type() == "Gemm") {
+      if (rank != 2) return "fp32: Gemm weight is not 2-D";
+      if (int_attr(n, "transA", 0) != 0) return "fp32: Gemm with transA=1 (QGemm's selector needs transA=0)";
+      if (float_attr(n, "alpha", 1.f) != 1.f || float_attr(n, "beta", 1.f) != 1.f) return "fp32: Gemm with alpha/beta != 1";
+    }
+    if (n.input_size() > 2 && !n.input(2).empty()) {
+      const auto* b = g_.initializer(n.input(2));
+      const int64_t channels = w->dims(static_cast<int>(weight_axis(n)));
+      if (!b || b->data_type() != onnx::TensorProto::FLOAT || b->dims_size() != 1 || b->dims(0) != channels)
+        return fmt::format("fp32: bias '{}' is not a float32 initializer of shape [{}]", n.input(2), channels);
+    }
+    return {};
+  }
+
+  // Output-channel axis of the weight (DESIGN.md): Conv 0; Gemm transB=1 0, transB=0 1; MatMul last.
+  static int64_t weight_axis(const onnx::NodeProto& n) {
+    if (n.op_type() == "Gemm") return int_attr(n, "transB", 0) ? 0 : 1;
+    if (n.op_type() == "MatMul") return 1;
+    return 0;
+  }
+
+  // The tensor the node's Q goes behind: its output, or the output of a Relu it feeds alone, which ORT
+  // then drops (only for uint8: a range [0, max] has zero point 0 = qmin).
+  std::string quantized_output(int i) {
+    const auto& n = node(i);
+    const std::string& out = n.output(0);
+    const FusionRule* rule = find_fusion_rule(n.op_type());
+    if (rule->kind == RuleKind::PassThrough || opt_.activations != QuantTarget::UInt8Asymmetric) return out;
+    const auto& consumers = g_.consumers(out);
+    if (consumers.size() != 1 || g_.is_graph_output(out) || !g_.subgraph_consumers(out).empty()) return out;
+    const auto& relu = node(consumers[0]);
+    if (relu.op_type() != "Relu" || !relu.domain().empty() || excluder_.match(relu)) return out;
+    const auto p = act_params(relu.output(0));
+    if (!p || p->zero_point != 0) return out;
+    return relu.output(0);
+  }
+
+  // Scale/zp of an activation: already planned (possibly inherited through a pass-through), else from
+  // its calibrated range.
+  std::optional<ActParams> act_params(const std::string& t) const {
+    if (auto it = acts_.find(t); it != acts_.end()) return ActParams{plan_.tensors[it->second].scales[0], plan_.tensors[it->second].zero_points[0]};
+    auto r = ranges_.find(t);
+    if (r == ranges_.end()) return std::nullopt;
+    const QuantParams q = compute_qparams(r->second, opt_.activations);
+    return ActParams{q.scale, q.zero_point};
+  }
+
+  DType act_dtype() const { return opt_.activations == QuantTarget::UInt8Asymmetric ? DType::UInt8 : DType::Int8; }
+
+  void add_activation(const std::string& t, const std::string& reason, const std::string& same_as = {}) {
+    if (acts_.count(t)) return;
+    const ActParams p = same_as.empty() ? *act_params(t) : *act_params(same_as);
+    TensorDecision d;
+    d.tensor = t;
+    d.role = TensorRole::Activation;
+    d.dtype = act_dtype();
+    d.scales = {p.scale};
+    d.zero_points = {p.zero_point};
+    d.same_as = same_as;
+    d.reason = fmt::format("{} {}", target_name(opt_.activations), reason);
+    acts_[t] = static_cast<int>(plan_.tensors.size());
+    plan_.tensors.push_back(std::move(d));
+  }
+
+  void commit(int i, const FusionRule& rule) {
+    const auto& n = node(i);
+    const int count = rule.activation_inputs < 0 ? n.input_size() : std::min(rule.activation_inputs, n.input_size());
+    for (int k = 0; k < count; ++k)
+      if (!n.input(k).empty()) add_activation(n.input(k), "input of " + node_label(n));
+    const std::string out = quantized_output(i);
+    if (rule.kind == RuleKind::PassThrough) {
+      add_activation(out, fmt::format("same scale/zp as '{}' (pass-through {}: ORT drops the Q/DQ pair)", n.input(0), n.op_type()), n.input(0));
+    } else if (out != n.output(0)) {
+      const int relu = g_.consumers(n.output(0))[0];
+      folded_relus_[relu] = "folded into " + node_label(n);
+      float_reasons_.emplace(n.output(0), "float: the Relu behind it is removed by ORT, so the Q goes after the Relu");
+      add_activation(out, "output of Relu behind " + node_label(n) + " (Relu folded)");
+    } else {
+      add_activation(out, "output of " + node_label(n));
+    }
+    if (rule.kind == RuleKind::Compute) add_weights(n);
+  }
+
+  std::vector<double> weight_scales(const Tensor& w, int64_t axis) const {
+    const auto v = w.as<float>();
+    if (opt_.weights == Granularity::PerTensor) {
+      double m = 0;
+      for (float x : v) m = std::max(m, std::fabs(static_cast<double>(x)));
+      return {weight_qparams(m).scale};
+    }
+    const int64_t channels = w.shape[axis];
+    int64_t inner = 1;
+    for (size_t d = axis + 1; d < w.shape.size(); ++d) inner *= w.shape[d];
+    std::vector<double> m(channels, 0.0);
+    for (size_t idx = 0; idx < v.size(); ++idx) {
+      const int64_t c = (static_cast<int64_t>(idx) / inner) % channels;
+      m[c] = std::max(m[c], std::fabs(static_cast<double>(v[idx])));
+    }
+    std::vector<double> s;
+    for (double x : m) s.push_back(weight_qparams(x).scale);
+    return s;
+  }
+
+  // b[c] / (s_in * s_w[c]) beyond int32 means ORT cannot take the bias as int32.
+  std::string bias_overflow(const onnx::NodeProto& n) {
+    const Tensor w = tensor_from_proto(*g_.initializer(n.input(1)));
+    const Tensor b = tensor_from_proto(*g_.initializer(n.input(2)));
+    const std::vector<double> sw = weight_scales(w, weight_axis(n));
+    const double s_in = act_params(n.input(0))->scale;
+    const auto bv = b.as<float>();
+    for (size_t c = 0; c < bv.size(); ++c) {
+      const double q = std::nearbyint(bv[c] / (s_in * sw[sw.size() == 1 ? 0 : c]));
+      if (!(std::fabs(q) <= std::numeric_limits<int32_t>::max()))
+        return fmt::format("fp32: int32 bias would overflow: b[{}] / (s_in * s_w[{}]) = {:.4g} (ORT fuses only with an int32 bias)", c, c, q);
+    }
+    return {};
+  }
+
+  void add_weights(const onnx::NodeProto& n) {
+    const Tensor w = tensor_from_proto(*g_.initializer(n.input(1)));
+    const int64_t axis = weight_axis(n);
+    const std::vector<double> sw = weight_scales(w, axis);
+    const bool per_channel = opt_.weights == Granularity::PerChannel;
+    std::string what = n.op_type() + " weight";
+    if (n.op_type() == "Conv" && int_attr(n, "group", 1) > 1)
+      what = int_attr(n, "group", 1) == w.shape[0] ? "depthwise Conv weight" : fmt::format("grouped Conv weight, group={}", int_attr(n, "group", 1));
+    if (n.op_type() == "Gemm") what += fmt::format(", transB={}", int_attr(n, "transB", 0));
+    const size_t users = g_.consumers(n.input(1)).size() + g_.subgraph_consumers(n.input(1)).size();
+    const std::string shared = users > 1 ? fmt::format("; shared by {} nodes: this consumer reads its own quantized copy", users) : "";
+    TensorDecision d;
+    d.tensor = n.input(1);
+    d.consumer = n.name();
+    d.consumer_output = n.output(0);
+    d.input_index = 1;
+    d.role = TensorRole::Weight;
+    d.dtype = DType::Int8;
+    d.granularity = opt_.weights;
+    d.axis = per_channel ? axis : 0;
+    d.scales = sw;
+    d.zero_points.assign(sw.size(), 0);
+    d.reason = per_channel ? fmt::format("int8 per-channel axis {} ({}){}", axis, what, shared) : fmt::format("int8 per-tensor ({}){}", what, shared);
+    weights_.push_back(d);
+    if (n.input_size() < 3 || n.input(2).empty()) return;
+    const double s_in = act_params(n.input(0))->scale;
+    TensorDecision b;
+    b.tensor = n.input(2);
+    b.consumer = n.name();
+    b.consumer_output = n.output(0);
+    b.input_index = 2;
+    b.role = TensorRole::Bias;
+    b.dtype = DType::Int32;
+    b.granularity = opt_.weights;
+    b.axis = 0;
+    for (double s : sw) b.scales.push_back(s_in * s);
+    b.zero_points.assign(sw.size(), 0);
+    b.reason = fmt::format("int32 bias, scale = input scale x weight scale{}, zero point 0", per_channel ? "[c]" : "");
+    weights_.push_back(std::move(b));
+  }
+
+  // Every float tensor that got no Q/DQ, with the reason (graph inputs and node outputs).
+  void add_float_tensors() {
+    std::vector<std::string> names = g_.input_names();
+    for (int i : g_.topological_order())
+      for (const auto& o : node(i).output()) names.push_back(o);
+    for (const auto& t : names) {
+      if (t.empty() || acts_.count(t)) continue;
+      const auto type = g_.value_type(t);
+      if (type && type->dtype != DType::Float32 && type->dtype != DType::Undefined) continue;
+      if (!type && !ranges_.count(t)) continue;  // unknown type and never calibrated: not a float activation
+      TensorDecision d;
+      d.tensor = t;
+      if (auto it = float_reasons_.find(t); it != float_reasons_.end()) d.reason = it->second;
+      else if (g_.is_graph_output(t)) d.reason = "protected: graph output";
+      else if (!reach_.count(t)) d.reason = "protected: computed only from non-image inputs";
+      else if (!ranges_.count(t)) d.reason = "float: no calibration range";
+      else d.reason = "float: neither produced nor read by a quantized op";
+      plan_.tensors.push_back(std::move(d));
+    }
+  }
+
+  Graph g_;
+  const std::map<std::string, Range>& ranges_;
+  const StaticPlanOptions& opt_;
+  Excluder excluder_;
+  std::set<std::string> reach_;
+  std::vector<std::string> non_image_inputs_;
+  QuantPlan plan_;
+  std::map<std::string, int> acts_;  // activation tensor -> index in plan_.tensors
+  std::map<int, std::string> folded_relus_;
+  std::map<std::string, std::string> float_reasons_;
+  std::vector<TensorDecision> weights_;
+};
+
+}  // namespace
+
+QuantPlan plan_static_int8(const Model& model, const std::map<std::string, Range>& ranges, const StaticPlanOptions& options) {
+  return Planner(model, ranges, options).run();
+}
+
+}  // namespace onnxquant

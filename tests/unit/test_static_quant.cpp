@@ -1,0 +1,309 @@
+// Static INT8 (quant/static_planner.h, rewrite/quantize_weights.h, rewrite/insert_qdq.h) on small graphs
+// built here: the plan's decisions and reasons, the per-channel axis and scales, the int32 bias values
+// exactly, that ORT 1.30's optimized graph holds the integer kernel each placement rule targets, and that
+// the quantized model agrees with FP32 on random data.
+#include <gtest/gtest.h>
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+
+#include "analysis/compare.h"
+#include "exec/executor.h"
+#include "exec/optimized_graph.h"
+#include "ir/tensor_proto.h"
+#include "pipeline/quantize_job.h"
+#include "rewrite/expose_tensors.h"
+#include "support/graph_builder.h"
+
+using namespace onnxquant;
+using onnxquant::test::GraphBuilder;
+using onnxquant::test::random_float_tensor;
+
+namespace {
+
+// Calibration stand-in: min/max (always including 0) of every float tensor over the samples.
+std::map<std::string, Range> minmax_ranges(const Model& model, const std::vector<NamedTensors>& samples) {
+  Model exposed = model.clone();
+  ExposeTensors(intermediate_tensor_names(exposed)).run(exposed);
+  Executor ex(exposed);
+  std::map<std::string, Range> ranges;
+  auto observe = [&](const std::string& name, const Tensor& t) {
+    if (t.dtype != DType::Float32) return;
+    Range& r = ranges[name];
+    for (float v : t.as<float>()) { r.min = std::min(r.min, double(v)); r.max = std::max(r.max, double(v)); }
+  };
+  for (const auto& s : samples) {
+    for (const auto& [n, t] : s) observe(n, t);
+    for (const auto& [n, t] : ex.run(s)) observe(n, t);
+  }
+  return ranges;
+}
+
+std::vector<NamedTensors> random_samples(const std::string& input, const Shape& shape, int count) {
+  std::vector<NamedTensors> out;
+  for (int i = 0; i < count; ++i) out.push_back({{input, random_float_tensor(shape, 100 + i)}});
+  return out;
+}
+
+int count_ops(const Model& m, const std::string& op_type) {
+  int n = 0;
+  for (const auto& node : m.proto().graph().node()) n += node.op_type() == op_type;
+  return n;
+}
+
+double cosine_vs_fp32(const Model& fp32, const Model& q, const std::vector<NamedTensors>& samples) {
+  Executor a(fp32), b(q);
+  CompareAccumulator acc;
+  for (const auto& s : samples) {
+    const auto x = a.run(s), y = b.run(s);
+    for (const auto& [n, t] : x) acc.add(t, y.at(n), n);
+  }
+  return acc.stats().cosine;
+}
+
+const NodeDecision& node_decision(const QuantPlan& p, const std::string& name) {
+  for (const auto& n : p.nodes)
+    if (n.node == name) return n;
+  throw std::runtime_error("no decision for node " + name);
+}
+
+std::vector<const TensorDecision*> param_decisions(const QuantPlan& p, const std::string& consumer, TensorRole role) {
+  std::vector<const TensorDecision*> out;
+  for (const auto& t : p.tensors)
+    if (t.consumer == consumer && t.role == role) out.push_back(&t);
+  return out;
+}
+
+Tensor initializer(const Model& m, const std::string& name) {
+  for (const auto& t : m.proto().graph().initializer())
+    if (t.name() == name) return tensor_from_proto(t);
+  throw std::runtime_error("no initializer " + name);
+}
+
+// Max |w| per output channel (axis 0 of a Conv weight) / 127.
+std::vector<double> expected_scales_axis0(const Tensor& w) {
+  const int64_t c = w.shape[0], inner = w.elements() / c;
+  std::vector<double> s(c, 0);
+  for (int64_t i = 0; i < w.elements(); ++i) s[i / inner] = std::max(s[i / inner], std::fabs(double(w.as<float>()[i])));
+  for (double& x : s) x /= 127.0;
+  return s;
+}
+
+struct Built {
+  Model model;
+  std::vector<NamedTensors> samples;
+};
+
+// x -> conv1(W1,B1) -> Relu -> conv2(W2,B2) -> y (graph output)
+Built conv_relu_conv(int64_t channels, int64_t group) {
+  GraphBuilder b(13);
+  b.input("x", DType::Float32, {1, channels, 8, 8});
+  b.output("y", DType::Float32, {1, 4, 8, 8});
+  b.initializer("W1", random_float_tensor({channels, channels / group, 3, 3}, 1));
+  b.initializer("B1", random_float_tensor({channels}, 2, -0.5f, 0.5f));
+  b.initializer("W2", random_float_tensor({4, channels, 1, 1}, 3));
+  b.initializer("B2", random_float_tensor({4}, 4));
+  auto& c1 = b.node("Conv", {"x", "W1", "B1"}, {"c1"}, "conv1");
+  GraphBuilder::attr_ints(c1, "pads", {1, 1, 1, 1});
+  if (group > 1) GraphBuilder::attr_int(c1, "group", group);
+  b.node("Relu", {"c1"}, {"r1"}, "relu1");
+  b.node("Conv", {"r1", "W2", "B2"}, {"y"}, "conv2");
+  return {b.build(), random_samples("x", {1, channels, 8, 8}, 8)};
+}
+
+}  // namespace
+
+TEST(StaticQuant, ConvReluPlanWeightsBiasAndFusion) {
+  const Built m = conv_relu_conv(3, 1);
+  const auto ranges = minmax_ranges(m.model, m.samples);
+  StaticQuantization q = quantize_static(m.model, ranges);
+
+  const auto& conv1 = node_decision(q.plan, "conv1");
+  EXPECT_TRUE(conv1.quantized);
+  EXPECT_EQ(conv1.rule, "conv");
+  EXPECT_NE(conv1.reason.find("QLinearConv"), std::string::npos);
+  EXPECT_EQ(node_decision(q.plan, "relu1").rule, "relu_folded");
+  const auto& conv2 = node_decision(q.plan, "conv2");
+  EXPECT_FALSE(conv2.quantized);
+  EXPECT_EQ(conv2.reason, "protected: output 'y' is a graph output");
+
+  // The Conv output before the Relu gets no Q (ORT drops the Relu in front of the Relu's Q).
+  EXPECT_EQ(q.plan.activation("c1"), nullptr);
+  ASSERT_NE(q.plan.activation("r1"), nullptr);
+  EXPECT_EQ(q.plan.activation("r1")->zero_points[0], 0);
+  ASSERT_NE(q.plan.activation("x"), nullptr);
+
+  // Weight: per-channel axis 0, scale[c] = max|W[c]| / 127.
+  const auto w = param_decisions(q.plan, "conv1", TensorRole::Weight);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0]->granularity, Granularity::PerChannel);
+  EXPECT_EQ(w[0]->axis, 0);
+  EXPECT_EQ(w[0]->reason, "int8 per-channel axis 0 (Conv weight)");
+  const Tensor w1 = initializer(m.model, "W1");
+  const auto want_sw = expected_scales_axis0(w1);
+  ASSERT_EQ(w[0]->scales.size(), 3u);
+  for (size_t c = 0; c < 3; ++c) EXPECT_DOUBLE_EQ(w[0]->scales[c], want_sw[c]);
+
+  // Bias: int32, bias_q[c] = round(b[c] / (s_in * s_w[c])), exactly, in the written model.
+  const double s_in = compute_qparams(ranges.at("x"), QuantTarget::UInt8Asymmetric).scale;
+  const Tensor b1 = initializer(m.model, "B1");
+  const Tensor bq = initializer(q.model, "B1_quantized");
+  ASSERT_EQ(bq.dtype, DType::Int32);
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(bq.as<int32_t>()[c], int32_t(std::nearbyint(b1.as<float>()[c] / (s_in * want_sw[c])))) << c;
+  const Tensor wq = initializer(q.model, "W1_quantized");
+  ASSERT_EQ(wq.dtype, DType::Int8);
+  EXPECT_EQ(wq.as<int8_t>()[0], int8_t(std::nearbyint(w1.as<float>()[0] / want_sw[0])));
+  // Per-channel DQ carries axis=0; the original float weights are gone (nothing reads them).
+  int dq_with_axis = 0;
+  for (const auto& n : q.model.proto().graph().node())
+    if (n.op_type() == "DequantizeLinear" && n.attribute_size() == 1 && n.attribute(0).name() == "axis" && n.attribute(0).i() == 0) ++dq_with_axis;
+  EXPECT_EQ(dq_with_axis, 2);  // W1 and B1
+  EXPECT_THROW(initializer(q.model, "W1"), std::runtime_error);
+
+  EXPECT_NO_THROW(onnx::checker::check_model(q.model.proto()));
+  EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearConv"), 1);
+  EXPECT_GT(cosine_vs_fp32(m.model, q.model, m.samples), 0.99);
+}
+
+TEST(StaticQuant, DepthwiseConvIsPerChannel) {
+  const Built m = conv_relu_conv(8, 8);
+  StaticQuantization q = quantize_static(m.model, minmax_ranges(m.model, m.samples));
+  const auto w = param_decisions(q.plan, "conv1", TensorRole::Weight);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0]->axis, 0);
+  EXPECT_EQ(w[0]->scales.size(), 8u);
+  EXPECT_EQ(w[0]->reason, "int8 per-channel axis 0 (depthwise Conv weight)");
+  const auto want = expected_scales_axis0(initializer(m.model, "W1"));
+  for (size_t c = 0; c < 8; ++c) EXPECT_DOUBLE_EQ(w[0]->scales[c], want[c]);
+  EXPECT_EQ(param_decisions(q.plan, "conv1", TensorRole::Bias)[0]->scales.size(), 8u);
+  EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearConv"), 1);
+  EXPECT_GT(cosine_vs_fp32(m.model, q.model, m.samples), 0.99);
+}
+
+TEST(StaticQuant, PerTensorOption) {
+  const Built m = conv_relu_conv(3, 1);
+  StaticQuantization q = quantize_static(m.model, minmax_ranges(m.model, m.samples), {.weights = Granularity::PerTensor});
+  const auto w = param_decisions(q.plan, "conv1", TensorRole::Weight);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0]->scales.size(), 1u);
+  EXPECT_EQ(w[0]->reason, "int8 per-tensor (Conv weight)");
+  EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearConv"), 1);
+}
+
+TEST(StaticQuant, ExcludeByOpTypeKeepsFloatWithReason) {
+  const Built m = conv_relu_conv(3, 1);
+  StaticQuantization q = quantize_static(m.model, minmax_ranges(m.model, m.samples), {.exclude = {"Conv"}});
+  EXPECT_FALSE(node_decision(q.plan, "conv1").quantized);
+  EXPECT_EQ(node_decision(q.plan, "conv1").reason, "fp32: excluded by --exclude 'Conv'");
+  EXPECT_EQ(q.plan.quantized_node_count(), 0);
+  EXPECT_EQ(count_ops(q.model, "QuantizeLinear"), 0);
+  StaticQuantization r = quantize_static(m.model, minmax_ranges(m.model, m.samples), {.exclude = {"conv[0-9]"}});
+  EXPECT_EQ(node_decision(r.plan, "conv1").reason, "fp32: excluded by --exclude 'conv[0-9]'");
+}
+
+namespace {
+
+// x[2,16] -> op1(W1 [,C1]) -> Relu -> MatMul(W2) -> y (graph output)
+Built matmul_like(const std::string& op, int64_t trans_b) {
+  GraphBuilder b(13);
+  b.input("x", DType::Float32, {2, 16});
+  b.output("y", DType::Float32, {2, 4});
+  const Shape w_shape = trans_b ? Shape{8, 16} : Shape{16, 8};
+  b.initializer("W1", random_float_tensor(w_shape, 7));
+  b.initializer("W2", random_float_tensor({8, 4}, 8));
+  std::vector<std::string> ins{"x", "W1"};
+  if (op == "Gemm") {
+    b.initializer("C1", random_float_tensor({8}, 9, -0.2f, 0.2f));
+    ins.push_back("C1");
+  }
+  auto& n = b.node(op, ins, {"h"}, "op1");
+  if (op == "Gemm") GraphBuilder::attr_int(n, "transB", trans_b);
+  b.node("Relu", {"h"}, {"r"}, "relu");
+  b.node("MatMul", {"r", "W2"}, {"y"}, "out");
+  return {b.build(), random_samples("x", {2, 16}, 8)};
+}
+
+}  // namespace
+
+TEST(StaticQuant, MatMulWeightPerChannelOnLastAxis) {
+  const Built m = matmul_like("MatMul", 0);
+  StaticQuantization q = quantize_static(m.model, minmax_ranges(m.model, m.samples));
+  EXPECT_TRUE(node_decision(q.plan, "op1").quantized);
+  const auto w = param_decisions(q.plan, "op1", TensorRole::Weight);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0]->axis, 1);
+  EXPECT_EQ(w[0]->scales.size(), 8u);
+  EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearMatMul"), 1);
+  EXPECT_GT(cosine_vs_fp32(m.model, q.model, m.samples), 0.99);
+}
+
+TEST(StaticQuant, GemmAxisFollowsTransB) {
+  for (int64_t trans_b : {0, 1}) {
+    SCOPED_TRACE(trans_b);
+    const Built m = matmul_like("Gemm", trans_b);
+    const auto ranges = minmax_ranges(m.model, m.samples);
+    StaticQuantization q = quantize_static(m.model, ranges);
+    const auto w = param_decisions(q.plan, "op1", TensorRole::Weight);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_EQ(w[0]->axis, trans_b ? 0 : 1);
+    EXPECT_EQ(w[0]->reason, "int8 per-channel axis " + std::to_string(trans_b ? 0 : 1) + " (Gemm weight, transB=" + std::to_string(trans_b) + ")");
+    // Bias scale per output column: s_in * s_w[n].
+    const auto bias = param_decisions(q.plan, "op1", TensorRole::Bias);
+    ASSERT_EQ(bias.size(), 1u);
+    const double s_in = compute_qparams(ranges.at("x"), QuantTarget::UInt8Asymmetric).scale;
+    for (size_t c = 0; c < 8; ++c) EXPECT_DOUBLE_EQ(bias[0]->scales[c], s_in * w[0]->scales[c]);
+    const Tensor c1 = initializer(m.model, "C1"), cq = initializer(q.model, "C1_quantized");
+    for (int c = 0; c < 8; ++c) EXPECT_EQ(cq.as<int32_t>()[c], int32_t(std::nearbyint(c1.as<float>()[c] / bias[0]->scales[c])));
+    EXPECT_EQ(count_ops(optimized_graph(q.model), "QGemm"), 1);
+    EXPECT_GT(cosine_vs_fp32(m.model, q.model, m.samples), 0.99);
+  }
+}
+
+TEST(StaticQuant, SharedWeightGetsOneCopyAndBiasPerInputScale) {
+  // x -> convA(W,B) -> Relu -> convB(W,B) -> Relu -> conv_out -> y: W and B are shared by convA/convB.
+  GraphBuilder b(13);
+  b.input("x", DType::Float32, {1, 4, 8, 8});
+  b.output("y", DType::Float32, {1, 2, 8, 8});
+  b.initializer("W", random_float_tensor({4, 4, 3, 3}, 11, -0.3f, 0.3f));
+  b.initializer("B", random_float_tensor({4}, 12, -0.1f, 0.1f));
+  b.initializer("Wo", random_float_tensor({2, 4, 1, 1}, 13));
+  for (const char* c : {"convA", "convB"}) {
+    const std::string in = std::string(c) == "convA" ? "x" : "ra";
+    auto& n = b.node("Conv", {in, "W", "B"}, {std::string(c) + "_out"}, c);
+    GraphBuilder::attr_ints(n, "pads", {1, 1, 1, 1});
+    b.node("Relu", {std::string(c) + "_out"}, {std::string(c) == "convA" ? "ra" : "rb"});
+  }
+  b.node("Conv", {"rb", "Wo"}, {"y"}, "conv_out");
+  const Model model = b.build();
+  const auto samples = random_samples("x", {1, 4, 8, 8}, 8);
+  StaticQuantization q = quantize_static(model, minmax_ranges(model, samples));
+  const auto wa = param_decisions(q.plan, "convA", TensorRole::Weight), wb = param_decisions(q.plan, "convB", TensorRole::Weight);
+  ASSERT_EQ(wa.size(), 1u);
+  ASSERT_EQ(wb.size(), 1u);
+  EXPECT_NE(wa[0]->reason.find("shared by 2 nodes"), std::string::npos);
+  EXPECT_EQ(wa[0]->scales, wb[0]->scales);
+  const auto ba = param_decisions(q.plan, "convA", TensorRole::Bias), bb = param_decisions(q.plan, "convB", TensorRole::Bias);
+  EXPECT_NE(ba[0]->scales, bb[0]->scales);  // different input scales
+  int int8_inits = 0, int32_inits = 0;
+  for (const auto& t : q.model.proto().graph().initializer()) {
+    if (t.data_type() == onnx::TensorProto::INT8 && t.dims_size() == 4) ++int8_inits;
+    if (t.data_type() == onnx::TensorProto::INT32 && t.name().find("zero_point") == std::string::npos) ++int32_inits;
+  }
+  EXPECT_EQ(int8_inits, 1);   // one int8 copy of W, shared
+  EXPECT_EQ(int32_inits, 2);  // one int32 bias per input scale
+  EXPECT_NO_THROW(onnx::checker::check_model(q.model.proto()));
+  EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearConv"), 2);
+  EXPECT_GT(cosine_vs_fp32(model, q.model, samples), 0.99);
+}
+
+TEST(StaticQuant, TensorWithoutRangeStaysFloat) {
+  const Built m = conv_relu_conv(3, 1);
+  auto ranges = minmax_ranges(m.model, m.samples);
+  ranges.erase("r1");
+  ranges.erase("c1");
+  StaticQuantization q = quantize_static(m.model, ranges);
+  EXPECT_FALSE(node_decision(q.plan, "conv1").quantized);
+  EXPECT_EQ(node_decision(q.plan, "conv1").reason, "fp32: no calibration range for output 'c1'");
+  EXPECT_EQ(count_ops(q.model, "QuantizeLinear"), 0);
+}
