@@ -1,3 +1,4 @@
+#include <fstream>
 #include "cli/output.h"
 
 #include <unistd.h>
@@ -159,5 +160,28 @@ std::string json_text(const nlohmann::json& value) {
 }
 
 void print_json(std::ostream& out, const nlohmann::json& value) { out << json_text(value); }
+
+// The exact command as the user typed it (arguments quoted when needed), for the HTML report.
+std::string command_line() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), out, arg;
+  auto flush = [&] {
+    const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == std::string::npos;
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += (out.empty() ? "" : " ") + (plain ? arg : quoted + "'");
+    arg.clear();
+  };
+  for (char c : all)
+    if (c == '\0') flush();
+    else arg += c;
+  if (!arg.empty()) flush();
+  if (!out.empty()) {
+    // argv[0] is the path the binary was started with; users typed `onnxquant`.
+    const size_t space = out.find(' ');
+    out = "onnxquant" + (space == std::string::npos ? "" : out.substr(space));
+  }
+  return out;
+}
 
 }  // namespace onnxquant::cli

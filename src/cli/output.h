@@ -80,4 +80,9 @@ class Table {
 void print_json(std::ostream& out, const nlohmann::json& value);
 std::string json_text(const nlohmann::json& value);
 
+// --- provenance ----------------------------------------------------------------------------------------
+
+// The exact command as the user typed it (arguments quoted when needed), for reports.
+std::string command_line();
+
 }  // namespace onnxquant::cli

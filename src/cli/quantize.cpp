@@ -47,6 +47,8 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
   cmd->add_flag("--per-tensor", *per_tensor, "One scale per weight tensor instead of per output channel");
   cmd->add_option("--activation-type", *activation, "uint8 (asymmetric, default) or int8 (symmetric)")->check(CLI::IsMember({"uint8", "int8"}));
   cmd->add_option("--exclude", req->plan.exclude, "Keep in float: node name, op type, or regex over node names (repeatable)");
+  cmd->add_option("--report", req->report_html, "Write an HTML validation page of the result against FP32 (on the -i data, or synthetic)");
+  cmd->add_option("--report-samples", req->report_samples, "Samples the --report validation uses")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", req->exec.intra_op_threads, "ORT intra-op threads for calibration and verification")->check(CLI::NonNegativeNumber);
   cmd->footer(
       "Examples:\n"
@@ -66,6 +68,7 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
       req->plan.weights = *per_tensor ? Granularity::PerTensor : Granularity::PerChannel;
       req->plan.activations = *activation == "int8" ? QuantTarget::Int8Symmetric : QuantTarget::UInt8Asymmetric;
       req->range.method = *parse_method(*method);
+      req->command_line = command_line();
       if (global.format == OutputFormat::Json || global.quiet) req->progress = ProgressMode::Off;
       const QuantizeResult r = quantize_model(*req);
       if (global.format == OutputFormat::Json) {
@@ -83,6 +86,7 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
                                r.first_sample.cosine, r.fusion.integer_kernel_total);
       if (conv != r.fusion.by_op.end()) std::cout << fmt::format(" ({} of {} quantized Convs fused)", conv->second.fused, conv->second.quantized);
       std::cout << fmt::format("\n  wrote {} ({} -> {})\n", r.output, human_bytes(r.input_bytes), human_bytes(r.output_bytes));
+      if (!r.report.empty()) std::cout << fmt::format("  report {}\n", r.report);
       return 0;
     };
   });

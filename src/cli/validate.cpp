@@ -26,29 +26,6 @@ struct ValidateCliOptions {
   std::optional<int64_t> classes_axis;
 };
 
-// The exact command as the user typed it (arguments quoted when needed), for the HTML report.
-std::string command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), out, arg;
-  auto flush = [&] {
-    const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == std::string::npos;
-    std::string quoted = "'";
-    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    out += (out.empty() ? "" : " ") + (plain ? arg : quoted + "'");
-    arg.clear();
-  };
-  for (char c : all)
-    if (c == '\0') flush();
-    else arg += c;
-  if (!arg.empty()) flush();
-  if (!out.empty()) {
-    // argv[0] is the path the binary was started with; users typed `onnxquant`.
-    const size_t space = out.find(' ');
-    out = "onnxquant" + (space == std::string::npos ? "" : out.substr(space));
-  }
-  return out;
-}
-
 std::string db(double v) { return std::isinf(v) ? (v > 0 ? "inf" : "-inf") : fmt::format("{:.1f}", v); }
 std::string num(double v) { return fmt::format("{:.4g}", v); }
 std::string pct(double v) { return fmt::format("{:.1f}%", 100 * v); }

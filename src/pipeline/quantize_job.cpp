@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "calib/ranges_file.h"
+#include "pipeline/validate_job.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/sha256.h"
@@ -109,6 +110,20 @@ QuantizeResult quantize_model(const QuantizeRequest& req) {
   q.model.save(req.output);
   r.output = req.output.string();
   r.written = true;
+  if (!req.report_html.empty()) {
+    ValidateRequest v;
+    v.reference = req.model;
+    v.candidate = req.output;
+    v.inputs = req.inputs;
+    v.inputs.max_samples = req.report_samples;
+    v.exec = req.exec;
+    v.per_layer = PerLayer::On;
+    v.report_html = req.report_html;
+    v.command_line = req.command_line;
+    v.progress = req.progress;
+    validate_models(v);
+    r.report = req.report_html.string();
+  }
   return r;
 }
 
@@ -117,6 +132,7 @@ nlohmann::json to_json(const QuantizeResult& r) {
   j["model"] = r.model;
   j["output"] = r.written ? nlohmann::json(r.output) : nlohmann::json(nullptr);
   j["written"] = r.written;
+  j["report"] = r.report.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.report);
   j["ranges"] = {{"source", r.ranges_source}, {"samples", r.calibration_samples}};
   j["plan"] = plan_to_json(r.plan);
   j["plan_out"] = r.plan_out.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.plan_out);

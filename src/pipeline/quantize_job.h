@@ -39,6 +39,11 @@ struct QuantizeRequest {
   StaticPlanOptions plan;
   QuantizeMode mode = QuantizeMode::Write;
   std::filesystem::path plan_out;     // empty: plan not saved
+  // A validation page (validate's HTML report) of the written model against the FP32 model, on the
+  // `inputs` data (up to report_samples samples, per-layer error included). Empty: no report.
+  std::filesystem::path report_html;
+  int64_t report_samples = 20;
+  std::string command_line;           // shown in the report
   ExecOptions exec;                   // 1 intra-op thread unless set
   ProgressMode progress = ProgressMode::Auto;
 };
@@ -63,6 +68,7 @@ struct QuantizeResult {
   CompareStats first_sample;  // quantized vs FP32 on the verification sample, all outputs
   FusionReport fusion;
   std::string plan_out;
+  std::string report;                 // the HTML page written, if any
   std::vector<std::string> notes;
 };
 

@@ -93,3 +93,17 @@ TEST(QuantizeCorpus, RangesOfAnotherModelAreRefusedAndNothingIsWritten) {
   EXPECT_NE(r.err.find("sha256"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "out.onnx"));
 }
+
+TEST(QuantizeCorpus, ReportPageForTheModelJustMade) {
+  ONNXQ_REQUIRE_CORPUS();
+  test::TempDir dir;
+  auto r = test::run_cli("quantize " + (test::corpus_dir() / "torch/squeezenet1_1.onnx").string() + " --static-int8 -i " +
+                         (test::corpus_dir() / "data/imagenet224/calib.npy").string() + " -n 4 --report-samples 2 -o " +
+                         (dir / "q.onnx").string() + " --report " + (dir / "q.html").string() + " --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("report"), (dir / "q.html").string());
+  const std::string page = test::slurp(dir / "q.html");
+  EXPECT_NE(page.find("<svg"), std::string::npos);
+  EXPECT_NE(page.find("onnxquant quantize"), std::string::npos);  // the exact command is on the page
+  EXPECT_EQ(page.find("<script src"), std::string::npos);          // self-contained
+}
