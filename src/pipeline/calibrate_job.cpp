@@ -31,14 +31,21 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
-// A one-slot hand-off between the inference thread and the observing thread. At most two samples'
-// activations exist at any time, the one being observed and the one being computed: the producer starts
-// a sample only when fewer than two are outstanding (handed over and not yet fully observed).
+// Above this many bytes of exposed activations per sample, inference and observing take turns instead
+// of overlapping: holding two samples (one observed, one computed) would double the peak memory of
+// models with large activations (PP-OCR det at 640x640 exposes hundreds of MB per sample).
+constexpr size_t kOverlapBudgetBytes = size_t{96} << 20;
+
+// A one-slot hand-off between the inference thread and the observing thread. At most `max_outstanding`
+// samples' activations exist at any time: the producer starts a sample only when fewer are outstanding
+// (handed over and not yet fully observed). It starts at 1 and becomes 2 (overlap) once the first
+// sample shows the activations fit the budget.
 struct Handoff {
   std::mutex mutex;
   std::condition_variable changed;
   std::optional<std::pair<int64_t, NamedTensors>> slot;
   int outstanding = 0;
+  int max_outstanding = 1;
   bool done = false;
   std::exception_ptr error;
 };
@@ -97,7 +104,7 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
       while (true) {
         {
           std::unique_lock lock(h.mutex);
-          h.changed.wait(lock, [&] { return h.outstanding < 2 || h.error; });
+          h.changed.wait(lock, [&] { return h.outstanding < h.max_outstanding || h.error; });
           if (h.error) return;
         }
         auto sample = source.next();
@@ -144,10 +151,13 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
                                  is_graph_input(name) ? "the input data holds NaN/Inf; clean it"
                                                                : "the model produces NaN/Inf on this sample; check the input data and its preprocessing");
       }
+      size_t sample_bytes = 0;
+      for (const auto& [name, t] : item.second) sample_bytes += t.bytes.size();
       item.second.clear();  // free this sample's activations before the producer may start another
       {
         std::lock_guard lock(h.mutex);
         --h.outstanding;
+        if (result.samples == 0 && sample_bytes <= kOverlapBudgetBytes) h.max_outstanding = 2;
         h.changed.notify_all();
       }
       ++result.samples;
