@@ -50,12 +50,12 @@ for c in "${cases[@]}"; do
   IFS='|' read -r name model data n <<< "$c"
   echo "bench: $name" >&2
   read -r t_run rss_run < <(measure "$BIN" run "$CORPUS/$model" -i "$CORPUS/$data" -n "$n" --threads "$THREADS" --format json)
-  run_seconds=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_seconds"])' "$TMP/out.json")
+  run_seconds=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_seconds"])' "$TMP/out.json")
   read -r t_mm rss_mm < <(measure "$BIN" calibrate "$CORPUS/$model" -i "$CORPUS/$data" -n "$n" --threads "$THREADS" -m minmax -o "$TMP/r.json" --format json)
   read -r t_en rss_en < <(measure "$BIN" calibrate "$CORPUS/$model" -i "$CORPUS/$data" -n "$n" --threads "$THREADS" -m entropy -o "$TMP/r.json" --format json)
   peer="null"
   if [ "$peer_ready" = 1 ]; then
-    python3 -c 'import numpy as np,sys; np.save(sys.argv[2], np.load(sys.argv[1], mmap_mode="r")[:int(sys.argv[3])])' "$CORPUS/$data" "$TMP/calib.npy" "$n"
+    /usr/bin/python3 -c 'import numpy as np,sys; np.save(sys.argv[2], np.load(sys.argv[1], mmap_mode="r")[:int(sys.argv[3])])' "$CORPUS/$data" "$TMP/calib.npy" "$n"
     if read -r t_peer rss_peer < <(measure env OMP_NUM_THREADS="$THREADS" "$PEER/trixie-python" "$PEER/ort_quantize.py" static "$CORPUS/$model" "$TMP/peer.onnx" --calib "$TMP/calib.npy"); then
       peer="{\"seconds\": $t_peer, \"peak_rss_bytes\": $rss_peer}"
     fi
