@@ -56,7 +56,8 @@ for c in "${cases[@]}"; do
   peer="null"
   if [ "$peer_ready" = 1 ]; then
     /usr/bin/python3 -c 'import numpy as np,sys; np.save(sys.argv[2], np.load(sys.argv[1], mmap_mode="r")[:int(sys.argv[3])])' "$CORPUS/$data" "$TMP/calib.npy" "$n"
-    if read -r t_peer rss_peer < <(measure env OMP_NUM_THREADS="$THREADS" "$PEER/trixie-python" "$PEER/ort_quantize.py" static "$CORPUS/$model" "$TMP/peer.onnx" --calib "$TMP/calib.npy"); then
+    # The peer writes scratch files into its working folder: run it in the temp folder.
+    if read -r t_peer rss_peer < <(cd "$TMP" && measure env OMP_NUM_THREADS="$THREADS" "$PEER/trixie-python" "$PEER/ort_quantize.py" static "$CORPUS/$model" "$TMP/peer.onnx" --calib "$TMP/calib.npy"); then
       peer="{\"seconds\": $t_peer, \"peak_rss_bytes\": $rss_peer}"
     fi
   fi
