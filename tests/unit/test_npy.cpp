@@ -1,6 +1,8 @@
 // .npy reader/writer tests. Reference files were produced by numpy 1.24 (np.save and
 // numpy.lib.format.write_array) and are embedded as hex so the tests never need Python.
 #include <gtest/gtest.h>
+
+#include "support/file_fixture.h"
 #include <unistd.h>
 
 #include <cstring>
@@ -73,23 +75,7 @@ std::string from_hex(std::string_view hex) {
 }
 
 // A fresh folder per test, removed afterwards.
-class NpyFiles : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("onnxq_npy_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path put(const std::string& name, const std::string& bytes) {
-    const fs::path p = dir_ / name;
-    fs::remove(p);  // rewriting in place would truncate, which ext4 turns into a slow flush
-    std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    return p;
-  }
-  fs::path dir_;
-};
+using NpyFiles = onnxquant::test::FileFixture;
 
 // A version 1.0 file with the given header dict (padded like numpy) followed by `data`.
 std::string npy_with_header(const std::string& dict, const std::string& data = {}) {

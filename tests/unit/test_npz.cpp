@@ -4,6 +4,8 @@
 //   kNumpySavez:           np.savez(f, a=np.array([1, 2, 3], dtype='<u2'), b=np.float32(2.5))
 //                          (stored members, each local header carrying a zip64 extra field)
 #include <gtest/gtest.h>
+
+#include "support/file_fixture.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -165,21 +167,8 @@ uint64_t get_le(const std::string& s, size_t pos, size_t n) {
 
 const std::string kCentral("PK\x01\x02", 4), kLocal("PK\x03\x04", 4), kEnd("PK\x05\x06", 4);
 
-class NpzFiles : public ::testing::Test {
+class NpzFiles : public onnxquant::test::FileFixture {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("onnxq_npz_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path put(const std::string& name, const std::string& bytes) {
-    const fs::path p = dir_ / name;
-    fs::remove(p);  // rewriting in place would truncate, which ext4 turns into a slow flush
-    std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    return p;
-  }
   std::string slurp(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), {}};
@@ -194,7 +183,6 @@ class NpzFiles : public ::testing::Test {
     w.finish();
     return p;
   }
-  fs::path dir_;
 };
 
 Tensor patterned(DType t, Shape shape) {
