@@ -2,7 +2,11 @@
 // numpy.lib.format.write_array) and are embedded as hex so the tests never need Python.
 #include <gtest/gtest.h>
 
+#include "support/expect_helpers.h"
 #include "support/file_fixture.h"
+
+using onnxquant::test::expect_data_error;
+using onnxquant::test::values;
 #include <unistd.h>
 
 #include <cstring>
@@ -98,22 +102,7 @@ std::string raw(const std::vector<T>& v) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
 }
 
-template <typename T>
-std::vector<T> values(const Tensor& t) {
-  auto s = t.as<T>();
-  return {s.begin(), s.end()};
-}
 
-// Expects a DataError whose message contains every fragment.
-template <typename F>
-void expect_data_error(F&& f, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no DataError thrown";
-  } catch (const DataError& e) {
-    for (const auto& frag : fragments) EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << "'" << frag << "' not in: " << e.what();
-  }
-}
 
 Tensor patterned(DType t, Shape shape) {  // distinct bytes in every position, valid for bool too
   Tensor x(t, std::move(shape));

@@ -5,7 +5,11 @@
 //                          (stored members, each local header carrying a zip64 extra field)
 #include <gtest/gtest.h>
 
+#include "support/expect_helpers.h"
 #include "support/file_fixture.h"
+
+using onnxquant::test::expect_data_error;
+using onnxquant::test::values;
 #include <unistd.h>
 
 #include <filesystem>
@@ -140,21 +144,7 @@ std::string from_hex(std::string_view hex) {
   return out;
 }
 
-template <typename T>
-std::vector<T> values(const Tensor& t) {
-  auto s = t.as<T>();
-  return {s.begin(), s.end()};
-}
 
-template <typename F>
-void expect_data_error(F&& f, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no DataError thrown";
-  } catch (const DataError& e) {
-    for (const auto& frag : fragments) EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << "'" << frag << "' not in: " << e.what();
-  }
-}
 
 void set_le(std::string& s, size_t pos, uint64_t v, size_t n) {
   for (size_t i = 0; i < n; ++i) s[pos + i] = static_cast<char>((v >> (8 * i)) & 0xff);
