@@ -78,7 +78,9 @@ TEST(CorpusIr, CleanupPassesKeepOutputsBitIdentical) {
     const auto extracted = ExtractConstants().run(cleaned);
     DeduplicateInitializers().run(cleaned);
     RemoveDeadNodes().run(cleaned);
-    if (file.find("PP-OCRv4_det") != std::string::npos) EXPECT_EQ(extracted.changes, 342);  // every weight was a Constant
+    if (file.find("PP-OCRv4_det") != std::string::npos) {
+      EXPECT_EQ(extracted.changes, 342);  // every weight was a Constant
+    }
     onnx::checker::check_model(cleaned.proto());
     Executor ex_a(original), ex_b(cleaned);
     const NamedTensors sample = synthetic_sample(ex_a);
