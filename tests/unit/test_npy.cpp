@@ -5,8 +5,6 @@
 #include "support/expect_helpers.h"
 #include "support/file_fixture.h"
 
-using onnxquant::test::expect_data_error;
-using onnxquant::test::values;
 #include <unistd.h>
 
 #include <cstring>
@@ -19,6 +17,8 @@ using onnxquant::test::values;
 #include "io/npy.h"
 
 using namespace onnxquant;
+using onnxquant::test::expect_data_error;
+using onnxquant::test::values;
 namespace fs = std::filesystem;
 
 namespace {

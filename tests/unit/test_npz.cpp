@@ -8,8 +8,6 @@
 #include "support/expect_helpers.h"
 #include "support/file_fixture.h"
 
-using onnxquant::test::expect_data_error;
-using onnxquant::test::values;
 #include <unistd.h>
 
 #include <filesystem>
@@ -22,6 +20,8 @@ using onnxquant::test::values;
 #include "io/zip_archive.h"
 
 using namespace onnxquant;
+using onnxquant::test::expect_data_error;
+using onnxquant::test::values;
 namespace fs = std::filesystem;
 
 namespace {
