@@ -50,6 +50,8 @@ void add_calibrate_command(CLI::App& app, const GlobalOptions& global, CommandBo
       std::cout << fmt::format("calibrated {} tensors on {} samples with {} ({}) in {:.2f} s ({:.2f} s in ORT), peak memory {}\n",
                                r.tensors_observed, r.samples, method_name(r.ranges.method.method), target_name(r.ranges.method.target),
                                r.seconds, r.inference_seconds, human_bytes(r.peak_rss_bytes));
+      if (r.segments > 1)
+        std::cout << fmt::format("  the model ran in {} segments, so that only one segment's activations were in memory at a time\n", r.segments);
       if (!r.constant_tensors.empty())
         std::cout << fmt::format("  {} tensor(s) held a single value (range [min(0,c), max(0,c)])\n", r.constant_tensors.size());
       std::cout << fmt::format("  wrote {}\n", r.output);

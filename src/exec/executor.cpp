@@ -33,6 +33,7 @@ Ort::SessionOptions make_session_options(const ExecOptions& o) {
   Ort::SessionOptions so;
   so.SetIntraOpNumThreads(o.intra_op_threads);
   so.SetInterOpNumThreads(1);
+  if (!o.spin_wait) so.AddConfigEntry("session.intra_op.allow_spinning", "0");
   so.SetGraphOptimizationLevel(to_ort(o.optimization));
   if (o.memory == MemoryPolicy::Lean) {
     so.DisableCpuMemArena();
@@ -157,6 +158,9 @@ NamedTensors Executor::run(const NamedTensors& feeds, const std::vector<std::str
     if (dtype_size(dt) == 0) throw UnsupportedOpError("output '" + outs[i] + "' has element type " + dtype_name(dt) + ", which cannot be read");
     Tensor t(dt, info.GetShape());
     if (!t.bytes.empty()) std::memcpy(t.bytes.data(), v.GetTensorRawData(), t.bytes.size());
+    // Release ORT's buffer as soon as it is copied: with many outputs (calibration exposes nearly every
+    // activation) holding all of ORT's results until the end would double the peak memory.
+    v = Ort::Value{nullptr};
     out.emplace(outs[i], std::move(t));
   }
   return out;

@@ -23,6 +23,10 @@ struct ExecOptions {
   int intra_op_threads = 1;  // 0 lets ORT choose (all cores)
   GraphOptimization optimization = GraphOptimization::All;
   MemoryPolicy memory = MemoryPolicy::Arena;
+  // ORT's worker threads busy-wait between ops (ORT's default: lowest latency on an otherwise idle core).
+  // Off when other threads of ours need the cores meanwhile (calibration observes beside inference):
+  // spinning workers then steal their time, and on a busy machine both run at half speed.
+  bool spin_wait = true;
   // When set, ORT saves the graph it actually runs (after fusions) to this file.
   std::filesystem::path optimized_model_path;
 };

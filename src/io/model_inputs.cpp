@@ -8,7 +8,11 @@
 #include <numeric>
 #include <random>
 
+#include <onnx/onnx_pb.h>
+
 #include "core/errors.h"
+#include "ir/graph.h"
+#include "ir/model.h"
 #include "io/source.h"
 #include "io/source_images.h"
 #include "io/source_npy.h"
@@ -328,6 +332,25 @@ ImageLayout parse_layout(const std::string& text) {
   if (t == "NCHW") return ImageLayout::NCHW;
   if (t == "NHWC") return ImageLayout::NHWC;
   throw UsageError("--layout '" + text + "': expected NCHW or NHWC");
+}
+
+std::vector<IoInfo> declared_inputs(const Model& model) {
+  const Graph g(model.proto().graph());
+  std::vector<IoInfo> inputs;
+  for (const auto& name : g.input_names()) {
+    IoInfo info;
+    info.name = name;
+    if (const auto type = g.value_type(name)) {
+      info.dtype = type->dtype;
+      if (type->shape)
+        for (const auto& d : *type->shape) {
+          info.shape.push_back(d.value.value_or(-1));
+          info.dim_names.push_back(d.value ? "" : d.param);
+        }
+    }
+    inputs.push_back(std::move(info));
+  }
+  return inputs;
 }
 
 }  // namespace onnxquant

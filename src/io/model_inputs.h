@@ -44,6 +44,8 @@
 
 namespace onnxquant {
 
+class Model;
+
 struct InputOptions {
   std::vector<std::string> files;                     // --input: "NAME=PATH" or "PATH" (file or folder)
   std::map<std::string, Shape> shapes;                // --input-shape NAME=1,3,640,640
@@ -81,6 +83,10 @@ class InputSource {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The model's inputs as its graph declares them (graph inputs that are not initializers), which is what
+// ORT reports for the model: lets a source be built before any session exists.
+std::vector<IoInfo> declared_inputs(const Model& model);
 
 // Convenience: all samples of a source (use for small counts; stream with InputSource otherwise).
 std::vector<NamedTensors> load_model_inputs(const std::vector<IoInfo>& model_inputs, const InputOptions& options);

@@ -13,11 +13,10 @@
 #include "calib/observer.h"
 #include "core/errors.h"
 #include "core/sha256.h"
-#include "core/temp_dir.h"
 #include "core/version.h"
 #include "ir/model.h"
 #include "calib/calibration_tensors.h"
-#include "rewrite/expose_tensors.h"
+#include "calib/segmented_runner.h"
 
 namespace onnxquant {
 
@@ -31,19 +30,26 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
-// Above this many bytes of exposed activations per sample, inference and observing take turns instead
-// of overlapping: holding two samples (one observed, one computed) would double the peak memory of
-// models with large activations (PP-OCR det at 640x640 exposes hundreds of MB per sample).
+// Above this many bytes of activations in one hand-off, inference and observing take turns instead of
+// overlapping: holding two (one observed, one computed) would double the peak memory.
 constexpr size_t kOverlapBudgetBytes = size_t{96} << 20;
 
+// One segment's exposed tensors for one sample (calib/segmented_runner.h), handed from the inference
+// thread to the observing thread.
+struct Delivery {
+  int64_t sample = 0;
+  bool last_of_sample = false;
+  NamedTensors tensors;
+};
+
 // A one-slot hand-off between the inference thread and the observing thread. At most `max_outstanding`
-// samples' activations exist at any time: the producer starts a sample only when fewer are outstanding
-// (handed over and not yet fully observed). It starts at 1 and becomes 2 (overlap) once the first
-// sample shows the activations fit the budget.
+// deliveries exist at any time: the producer starts a segment only when fewer are outstanding (handed
+// over and not yet fully observed). It starts at 1 and becomes 2 (overlap) once the first delivery shows
+// the activations fit the budget.
 struct Handoff {
   std::mutex mutex;
   std::condition_variable changed;
-  std::optional<std::pair<int64_t, NamedTensors>> slot;
+  std::optional<Delivery> slot;
   int outstanding = 0;
   int max_outstanding = 1;
   bool done = false;
@@ -57,69 +63,62 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
   const std::string model_hash = sha256_file_hex(req.model);
   // Only ORT's copy of the weights should be in memory while ORT builds its session: the model with
   // its extra outputs goes to a temp file (weights as external data) and is dropped before ORT reads it.
-  CalibrationTensors wanted;
-  std::optional<Executor> session;
-  {
-    TempDir dir("onnxquant-calib");
-    {
-      Model exposed = Model::load(req.model);
-      wanted = calibration_tensors(exposed, req.coverage);
-      ExposeTensors(wanted.node_outputs).run(exposed);
-      exposed.save(dir / "exposed.onnx", {ExternalData::Always});
-    }
-    ExecOptions exec = req.exec;
-    exec.memory = MemoryPolicy::Lean;  // exposed outputs are ~all activations: don't let ORT hold their peak
-    session.emplace(dir / "exposed.onnx", exec);
-  }
-  Executor& ex = *session;
+  Model model = Model::load(req.model);
+  const CalibrationTensors wanted = calibration_tensors(model, req.coverage);
+  InputSource source(declared_inputs(model), req.inputs);
+  std::optional<NamedTensors> first = source.next();
+  if (!first) throw CalibrationError("no calibration samples: the data source is empty");
+  // The sizes of the first sample decide how the model is cut (one segment when its activations fit).
+  SegmentedRunner runner(std::move(model), wanted.node_outputs, *first, req.exec, req.segment_budget_bytes);
 
   // Observe what ORT says is float32 among the requested tensors (types unknown to ONNX's inference
-  // are settled here), plus float32 graph inputs, which come straight from the data.
+  // are settled by the sessions), plus float32 graph inputs, which come straight from the data.
   std::vector<std::string> observed;
-  std::vector<std::string> fetch;
-  for (const auto& o : ex.outputs())
-    if (o.dtype == DType::Float32 && std::find(wanted.node_outputs.begin(), wanted.node_outputs.end(), o.name) != wanted.node_outputs.end())
-      fetch.push_back(o.name);
-  for (const auto& in : ex.inputs())
-    if (in.dtype == DType::Float32) observed.push_back(in.name);
+  for (const auto& name : wanted.graph_inputs) {
+    auto it = first->find(name);
+    if (it != first->end() && it->second.dtype == DType::Float32) observed.push_back(name);
+  }
   auto is_graph_input = [&](const std::string& name) {
     return std::find(wanted.graph_inputs.begin(), wanted.graph_inputs.end(), name) != wanted.graph_inputs.end();
   };
+  const std::vector<std::string>& fetch = runner.float_outputs();
   observed.insert(observed.end(), fetch.begin(), fetch.end());
   if (observed.empty()) throw CalibrationError(req.model.string() + ": the model has no float32 tensors to calibrate");
   std::map<std::string, Observer> observers;
   for (const auto& n : observed) observers.emplace(n, Observer{});
 
-  InputSource source(ex.inputs(), req.inputs);
   CalibrateResult result;
   Progress progress("calibrating", source.size(), req.progress);
   Handoff h;
   double inference_seconds = 0;
   const auto t0 = Clock::now();
 
-  // Inference runs on its own thread, one sample ahead of the observers.
+  // Inference runs on its own thread, one segment ahead of the observers: it starts a segment only when
+  // fewer than max_outstanding deliveries are held.
   std::thread producer([&] {
     try {
-      int64_t index = 0;
-      while (true) {
-        {
+      const size_t segments = runner.segments().size();
+      std::optional<NamedTensors> sample = std::move(first);
+      for (int64_t index = 0; sample; ++index, sample = source.next()) {
+        NamedTensors live = std::move(*sample);
+        for (size_t s = 0; s < segments; ++s) {
+          {
+            std::unique_lock lock(h.mutex);
+            h.changed.wait(lock, [&] { return h.outstanding < h.max_outstanding || h.error; });
+            if (h.error) return;
+          }
+          Delivery d{index, s + 1 == segments, {}};
+          if (s == 0)  // the graph inputs are observed with the first segment's tensors
+            for (const auto& [name, t] : live)
+              if (observers.count(name)) d.tensors.emplace(name, t);
+          d.tensors.merge(runner.run_segment(s, live, inference_seconds));
           std::unique_lock lock(h.mutex);
-          h.changed.wait(lock, [&] { return h.outstanding < h.max_outstanding || h.error; });
+          h.changed.wait(lock, [&] { return !h.slot || h.error; });
           if (h.error) return;
+          h.slot.emplace(std::move(d));
+          ++h.outstanding;
+          h.changed.notify_all();
         }
-        auto sample = source.next();
-        if (!sample) break;
-        const auto r0 = Clock::now();
-        NamedTensors out = ex.run(*sample, fetch);
-        inference_seconds += std::chrono::duration<double>(Clock::now() - r0).count();
-        for (auto& [name, t] : *sample)
-          if (observers.count(name)) out.emplace(name, std::move(t));
-        std::unique_lock lock(h.mutex);
-        h.changed.wait(lock, [&] { return !h.slot || h.error; });
-        if (h.error) return;
-        h.slot.emplace(index++, std::move(out));
-        ++h.outstanding;
-        h.changed.notify_all();
       }
     } catch (...) {
       std::lock_guard lock(h.mutex);
@@ -131,8 +130,9 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
   });
 
   try {
+    bool first_delivery = true;
     while (true) {
-      std::pair<int64_t, NamedTensors> item;
+      Delivery item;
       {
         std::unique_lock lock(h.mutex);
         h.changed.wait(lock, [&] { return h.slot || h.done; });
@@ -141,27 +141,30 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
         h.slot.reset();
         h.changed.notify_all();
       }
-      for (auto& [name, t] : item.second) {
+      for (auto& [name, t] : item.tensors) {
         Observer& obs = observers.at(name);
         const uint64_t before = obs.nonfinite_count();
         obs.observe(t.as<float>());
         if (obs.nonfinite_count() != before)
           throw CalibrationError("tensor '" + name + "' has " + std::to_string(obs.nonfinite_count() - before) + " NaN/Inf value(s) in sample " +
-                                     std::to_string(item.first),
+                                     std::to_string(item.sample),
                                  is_graph_input(name) ? "the input data holds NaN/Inf; clean it"
-                                                               : "the model produces NaN/Inf on this sample; check the input data and its preprocessing");
+                                                      : "the model produces NaN/Inf on this sample; check the input data and its preprocessing");
       }
-      size_t sample_bytes = 0;
-      for (const auto& [name, t] : item.second) sample_bytes += t.bytes.size();
-      item.second.clear();  // free this sample's activations before the producer may start another
+      size_t bytes = 0;
+      for (const auto& [name, t] : item.tensors) bytes += t.bytes.size();
+      item.tensors.clear();  // free these activations before the producer may compute more
       {
         std::lock_guard lock(h.mutex);
         --h.outstanding;
-        if (result.samples == 0 && sample_bytes <= kOverlapBudgetBytes) h.max_outstanding = 2;
+        if (first_delivery && bytes <= kOverlapBudgetBytes) h.max_outstanding = 2;
         h.changed.notify_all();
       }
-      ++result.samples;
-      progress.advance();
+      first_delivery = false;
+      if (item.last_of_sample) {
+        ++result.samples;
+        progress.advance();
+      }
     }
   } catch (...) {
     {
@@ -177,6 +180,7 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
   progress.finish();
   if (result.samples == 0) throw CalibrationError("no calibration samples: the data source is empty");
 
+  result.segments = static_cast<int64_t>(runner.segments().size());
   result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   result.inference_seconds = inference_seconds;
   RangesFile& file = result.ranges;
@@ -209,6 +213,7 @@ nlohmann::json to_json(const CalibrateResult& r) {
   j["target"] = target_name(r.ranges.method.target);
   j["samples"] = r.samples;
   j["tensors"] = r.tensors_observed;
+  j["segments"] = r.segments;
   j["seconds"] = r.seconds;
   j["inference_seconds"] = r.inference_seconds;
   j["peak_rss_bytes"] = r.peak_rss_bytes;

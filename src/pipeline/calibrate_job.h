@@ -25,6 +25,9 @@ struct CalibrateRequest {
   std::filesystem::path output;   // ranges file; empty: not written
   SaveRangesOptions save;         // histograms in the file or not
   TensorCoverage coverage = TensorCoverage::Quantizable;
+  // A model whose exposed activations exceed this per sample runs in segments of about this size
+  // (calib/segmented_runner.h), which bounds the memory one sample needs.
+  int64_t segment_budget_bytes = int64_t{64} << 20;
   ProgressMode progress = ProgressMode::Auto;
 };
 
@@ -32,6 +35,7 @@ struct CalibrateResult {
   RangesFile ranges;
   int64_t samples = 0;
   int64_t tensors_observed = 0;
+  int64_t segments = 1;          // the model ran in this many segments
   double seconds = 0;            // wall time of the calibration loop (model runs + observing)
   double inference_seconds = 0;  // part of it spent inside ORT
   uint64_t peak_rss_bytes = 0;   // of the whole process, at the end

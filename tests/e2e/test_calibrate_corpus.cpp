@@ -2,6 +2,8 @@
 // writes a ranges file tied to the model, and bad data gives the documented errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "calib/ranges_file.h"
@@ -60,6 +62,31 @@ TEST(CalibrateCorpus, PaddleDetectionModelWithDynamicDims) {
   const auto& out = f.tensors.at("sigmoid_0.tmp_0").range;
   EXPECT_GE(out.min, 0.0);
   EXPECT_LE(out.max, 1.0 + 1e-6);
+}
+
+// At 640x640 the detector's exposed activations are ~690 MB per sample: calibration runs it in segments
+// (the memory bound is measured by bench/calibration.sh). The ranges must equal one whole-model run's,
+// up to the float rounding of ORT fusions that a segment boundary splits.
+TEST(CalibrateCorpus, SegmentedDetectorMatchesWholeModelRun) {
+  ONNXQ_REQUIRE_CORPUS();
+  CalibrateRequest req;
+  req.model = corpus("npm/ocr/ch_PP-OCRv4_det_infer.onnx");
+  req.inputs.files = {corpus("data/ocr/det_calib.npy")};
+  req.inputs.max_samples = 2;
+  req.progress = ProgressMode::Off;
+  const CalibrateResult cut = calibrate_model(req);
+  EXPECT_GE(cut.segments, 8);
+  req.segment_budget_bytes = int64_t{1} << 40;
+  const CalibrateResult whole = calibrate_model(req);
+  EXPECT_EQ(whole.segments, 1);
+  ASSERT_EQ(cut.ranges.tensors.size(), whole.ranges.tensors.size());
+  for (const auto& [name, t] : whole.ranges.tensors) {
+    ASSERT_TRUE(cut.ranges.tensors.count(name)) << name;
+    const auto& c = cut.ranges.tensors.at(name);
+    const double tolerance = 1e-4 * (1.0 + std::max(std::abs(t.observed_min), std::abs(t.observed_max)));
+    EXPECT_NEAR(c.observed_min, t.observed_min, tolerance) << name;
+    EXPECT_NEAR(c.observed_max, t.observed_max, tolerance) << name;
+  }
 }
 
 TEST(CalibrateCorpus, BadDataIsAClearError) {
