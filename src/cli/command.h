@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace onnxquant::cli {
 
@@ -29,5 +30,7 @@ void add_calibrate_command(CLI::App& app, const GlobalOptions& global, CommandBo
 void add_validate_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
 void add_benchmark_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
 void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected);
+// `forwarded`: the arguments after `--` (main splits them off before parsing), given to each quantize.
+void add_batch_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected, const std::vector<std::string>& forwarded);
 
 }  // namespace onnxquant::cli

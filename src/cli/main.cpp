@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "cli/command.h"
 #include "core/errors.h"
@@ -50,9 +52,21 @@ int main(int argc, char** argv) {
   cli::add_validate_command(app, global, selected);
   cli::add_benchmark_command(app, global, selected);
   cli::add_quantize_command(app, global, selected);
+  // `batch ... -- QUANTIZE OPTIONS`: what follows the first `--` after `batch` is forwarded untouched.
+  std::vector<std::string> forwarded;
+  int parsed_argc = argc;
+  for (int i = 1, batch_seen = 0; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "batch") batch_seen = 1;
+    if (batch_seen && std::string_view(argv[i]) == "--") {
+      forwarded.assign(argv + i + 1, argv + argc);
+      parsed_argc = i;
+      break;
+    }
+  }
+  cli::add_batch_command(app, global, selected, forwarded);
 
   try {
-    app.parse(argc, argv);
+    app.parse(parsed_argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -1,4 +1,4 @@
-// Small assertion helpers shared by the reader tests.
+// Small assertion helpers shared by the tests.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -26,6 +26,17 @@ void expect_data_error(F&& f, std::initializer_list<std::string> fragments) {
     ADD_FAILURE() << "no DataError thrown";
   } catch (const DataError& e) {
     for (const auto& frag : fragments) EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << "'" << frag << "' not in: " << e.what();
+  }
+}
+
+// Expects `f` to throw an E whose message contains `fragment`.
+template <typename E, typename F>
+void expect_error(F&& f, const std::string& fragment) {
+  try {
+    f();
+    ADD_FAILURE() << "no exception thrown (wanted one containing '" << fragment << "')";
+  } catch (const E& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "'" << fragment << "' not in: " << e.what();
   }
 }
 
