@@ -82,7 +82,9 @@ void add_batch_command(CLI::App& app, const GlobalOptions& global, CommandBody& 
   cmd->callback([req, opt, &global, &selected, &forwarded] {
     selected = [req, opt, &global, &forwarded] {
       req->shard = parse_shard(opt->shard);
-      req->quantize_args = forwarded;
+      // Each child reads the same config file (its quantize section); options after -- still win.
+      if (!global.config_file.empty()) req->quantize_args = {"--config", global.config_file};
+      req->quantize_args.insert(req->quantize_args.end(), forwarded.begin(), forwarded.end());
       for (const auto& p : opt->per_model) {
         auto [name, args] = parse_per_model(p);
         auto& slot = req->per_model_args[name];

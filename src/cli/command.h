@@ -15,6 +15,7 @@ struct GlobalOptions {
   OutputFormat format = OutputFormat::Text;
   bool quiet = false;
   int verbose = 0;
+  std::string config_file;  // --config FILE, absolute; empty when none
 };
 
 // A subcommand's body: returns the exit code. Errors are thrown (onnxquant::Error) and mapped by main.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/config_file.h"
 #include "core/errors.h"
 #include "core/version.h"
 #include "exec/executor.h"
@@ -43,6 +44,15 @@ int main(int argc, char** argv) {
   bool show_version = false;
   app.add_flag("-V,--version", show_version, "Print versions of onnxquant, ONNX Runtime and ONNX");
 
+  // --config FILE: the reader is chosen before parsing, from the file's extension (cli/config_file.h).
+  app.set_config("--config", "", "Read options from a YAML (.yaml/.yml) or TOML (.toml) file; command-line options win");
+  std::shared_ptr<cli::ConfigFileReader> config;
+  if (const auto path = cli::find_config_argument(argc, argv)) {
+    config = std::make_shared<cli::ConfigFileReader>(app, *path);
+    app.config_formatter(config);
+    global.config_file = std::filesystem::absolute(*path).string();
+  }
+
   cli::CommandBody selected;
   cli::add_inspect_command(app, global, selected);
   cli::add_diff_command(app, global, selected);
@@ -72,7 +82,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "onnxquant: error: " << e.what() << "\n";
+    std::cerr << "onnxquant: error: " << e.what() << (config ? config->locate(e.what()) : "") << "\n";
     std::cerr << "hint: run 'onnxquant --help' or 'onnxquant COMMAND --help'\n";
     return static_cast<int>(ErrorKind::Usage);
   } catch (const Error& e) {  // thrown by option callbacks that validate values (--dim, --input-shape, ...)
