@@ -45,20 +45,6 @@ std::optional<int64_t> known_bytes(const Graph& g, const std::string& name) {
   return elements * static_cast<int64_t>(dtype_size(type->dtype));
 }
 
-// Names a node reads: its inputs and what its subgraphs capture from the main graph.
-std::set<std::string> reads_of(const onnx::NodeProto& n) {
-  std::set<std::string> r;
-  for (const auto& in : n.input())
-    if (!in.empty()) r.insert(in);
-  for (const auto& attr : n.attribute()) {
-    if (attr.has_g())
-      for (const auto& s : Graph::outer_scope_names(attr.g())) r.insert(s);
-    for (const auto& sub : attr.graphs())
-      for (const auto& s : Graph::outer_scope_names(sub)) r.insert(s);
-  }
-  return r;
-}
-
 }  // namespace
 
 struct SegmentedRunner::Impl {
@@ -112,7 +98,7 @@ SegmentedRunner::SegmentedRunner(Model model, const std::vector<std::string>& ex
     for (const auto& nodes : groups) {
       std::set<std::string> reads;
       for (int i : nodes)
-        for (const auto& r : reads_of(g.node(i))) reads.insert(r);
+        reads.merge(Graph::names_read(g.node(i)));
       group_reads.push_back(std::move(reads));
     }
     for (size_t s = 0; s < groups.size(); ++s) {

@@ -206,6 +206,17 @@ std::vector<SubgraphRef> Graph::subgraphs() const {
   return refs;
 }
 
+std::set<std::string> Graph::names_read(const onnx::NodeProto& n) {
+  std::set<std::string> r;
+  for (const auto& in : n.input())
+    if (!in.empty()) r.insert(in);
+  for (const auto& attr : n.attribute()) {
+    if (attr.has_g()) r.merge(outer_scope_names(attr.g()));
+    for (const auto& sub : attr.graphs()) r.merge(outer_scope_names(sub));
+  }
+  return r;
+}
+
 std::set<std::string> Graph::outer_scope_names(const onnx::GraphProto& sub) {
   std::set<std::string> defined, used;
   for (const auto& v : sub.input()) defined.insert(v.name());

@@ -72,6 +72,8 @@ class Graph {
   std::vector<SubgraphRef> subgraphs() const;
   // Names a subgraph reads without producing or declaring them: captured from enclosing scopes.
   static std::set<std::string> outer_scope_names(const onnx::GraphProto& subgraph);
+  // Everything a node reads from its graph: its inputs and what its subgraphs capture.
+  static std::set<std::string> names_read(const onnx::NodeProto& node);
 
  private:
   const onnx::GraphProto* graph_;

@@ -48,17 +48,7 @@ Model extract_segment(const Model& model, const std::vector<int>& nodes, const s
     *graph.add_node() = n;
     for (const auto& o : n.output()) produced.insert(o);
   }
-  for (int i : ordered) {
-    const auto& n = g.node(i);
-    for (const auto& in : n.input())
-      if (!in.empty()) read.insert(in);
-    for (const auto& attr : n.attribute()) {
-      if (attr.has_g())
-        for (const auto& s : Graph::outer_scope_names(attr.g())) read.insert(s);
-      for (const auto& sub : attr.graphs())
-        for (const auto& s : Graph::outer_scope_names(sub)) read.insert(s);
-    }
-  }
+  for (int i : ordered) read.merge(Graph::names_read(g.node(i)));
   for (const auto& name : read) {
     if (produced.count(name)) continue;
     if (const auto* init = g.initializer(name)) {
