@@ -15,14 +15,20 @@
 #include "ir/model.h"
 #include "ir/tensor_proto.h"
 #include "quant/fusion_rules.h"
+#include "quant/protected_regions.h"
+#include "quant/prune_islands.h"
 
 namespace onnxquant {
 
 namespace {
 
-// Float ops whose int8 form loses too much accuracy (DESIGN.md "Correctness rules"): kept float even
-// when ORT has a kernel, unless a later option asks for them.
-const std::set<std::string> kProtectedOps{"Softmax", "LayerNormalization", "SimplifiedLayerNormalization"};
+// Float ops whose int8 form loses too much accuracy (DESIGN.md "Correctness rules") and that ORT's CPU EP
+// has no QDQ fusion for anyway. Softmax is protected through its rule's `opt_in` (--quantize-softmax).
+const std::set<std::string> kProtectedOps{"LayerNormalization", "SimplifiedLayerNormalization"};
+
+// Machine epsilon of float: ORT's ClipQuantFusion compares the Q's range with the Clip's in float with
+// this slack.
+constexpr float kFloatEps = std::numeric_limits<float>::epsilon();
 
 int64_t int_attr(const onnx::NodeProto& n, const std::string& name, int64_t fallback) {
   for (const auto& a : n.attribute())
@@ -83,7 +89,14 @@ std::set<std::string> data_reachable(const Graph& g, std::vector<std::string>& n
   std::set<std::string> reach = seeds;
   for (int i : g.topological_order()) {
     const auto& n = g.node(i);
-    if (std::any_of(n.input().begin(), n.input().end(), [&](const std::string& s) { return reach.count(s) > 0; }))
+    // An If/Loop reads the tensors its bodies capture as much as its declared inputs.
+    std::vector<std::string> reads(n.input().begin(), n.input().end());
+    for (const auto& a : n.attribute()) {
+      if (a.has_g()) for (const auto& c : Graph::outer_scope_names(a.g())) reads.push_back(c);
+      for (const auto& sg : a.graphs())
+        for (const auto& c : Graph::outer_scope_names(sg)) reads.push_back(c);
+    }
+    if (std::any_of(reads.begin(), reads.end(), [&](const std::string& s) { return reach.count(s) > 0; }))
       for (const auto& o : n.output()) reach.insert(o);
   }
   return reach;
@@ -99,31 +112,62 @@ class Planner {
   Planner(const Model& model, const std::map<std::string, Range>& ranges, const StaticPlanOptions& opt)
       : g_(model.proto().graph()), ranges_(ranges), opt_(opt), excluder_(opt.exclude, g_) {
     reach_ = data_reachable(g_, non_image_inputs_);
+    protected_ = find_protected_regions(
+        g_, {.layer_norm = !opt.quantize_layer_norm, .attention = !opt.quantize_attention, .keep_fp32_head = opt.keep_fp32_head});
     plan_.activation_type = target_name(opt.activations);
     plan_.weight_granularity = opt.weights == Granularity::PerChannel ? "per_channel" : "per_tensor";
+    choose_weight_grid();
   }
 
   QuantPlan run() {
     for (int i : g_.topological_order()) decide(i);
-    add_float_tensors();
     for (auto& w : weights_) plan_.tensors.push_back(std::move(w));
+    for (auto& [t, why] : prune_int8_islands(g_, plan_)) float_reasons_.emplace(t, why);
+    add_float_tensors();
     return std::move(plan_);
   }
 
  private:
   const onnx::NodeProto& node(int i) const { return g_.node(i); }
 
+  // The target CPU and the weight grid it implies (quant/cpu_features.h).
+  void choose_weight_grid() {
+    const CpuTarget cpu = resolve_cpu_target(opt_.target_cpu);
+    plan_.target_cpu = cpu_target_name(cpu);
+    plan_.target_cpu_source = opt_.target_cpu == CpuTarget::Auto ? "detected on this machine (cpuid)" : "--target-cpu";
+    const bool saturates = saturates_without_reduce_range(cpu);
+    switch (opt_.reduce_range) {
+      case ReduceRange::Auto:
+        plan_.reduce_range = saturates;
+        plan_.reduce_range_reason =
+            saturates ? "on: avx2 has no VNNI; ORT's u8 x s8 kernels add pairs of products in int16, which saturates with 8-bit weights"
+                      : fmt::format("off: {} sums u8 x s8 products in int32 (VNNI), 8-bit weights cannot saturate", plan_.target_cpu);
+        break;
+      case ReduceRange::On:
+        plan_.reduce_range = true;
+        plan_.reduce_range_reason = "on: --reduce-range";
+        break;
+      case ReduceRange::Off:
+        plan_.reduce_range = false;
+        plan_.reduce_range_reason = saturates ? "off: --no-reduce-range (warning: avx2 without VNNI can saturate int16 sums)" : "off: --no-reduce-range";
+        break;
+    }
+    w_qmin_ = plan_.reduce_range ? -64 : -127;
+    w_qmax_ = plan_.reduce_range ? 63 : 127;
+  }
+
   void decide(int i) {
     const auto& n = node(i);
     NodeDecision d{n.name(), n.op_type(), n.output_size() ? n.output(0) : "", false, "", ""};
-    if (folded_relus_.count(i)) {
+    if (auto f = folded_.find(i); f != folded_.end()) {
       d.quantized = true;
-      d.rule = "relu_folded";
-      d.reason = "Relu in front of a Q with zero point 0: ORT removes it (ReluQuantFusion); " + folded_relus_[i];
+      d.rule = find_fusion_rule(n.op_type())->name;
+      d.reason = f->second;
       plan_.nodes.push_back(std::move(d));
       return;
     }
     if (auto why = float_reason(i); !why.empty()) {
+      keep_output_float_if_ort_would_fuse(i, why);
       d.reason = why;
       plan_.nodes.push_back(std::move(d));
       return;
@@ -136,34 +180,66 @@ class Planner {
     plan_.nodes.push_back(std::move(d));
   }
 
+  // ORT fuses every DQ -> op -> Q group it has a kernel for, whatever the plan meant: an op kept float on
+  // purpose (protected, excluded) whose inputs come from DQs would still become QLinearSoftmax & co. if a
+  // Q followed it. So its outputs get no Q, and consumers that would need one stay float too.
+  void keep_output_float_if_ort_would_fuse(int i, const std::string& why) {
+    const auto& n = node(i);
+    const FusionRule* rule = n.domain().empty() ? find_fusion_rule(n.op_type()) : nullptr;
+    if (!rule || rule->kind != RuleKind::Elementwise) return;
+    if (why.rfind("protected:", 0) != 0 && why.rfind("fp32: excluded", 0) != 0) return;
+    // Fusable only when every input already comes from a DQ (a float constant operand never does).
+    for (const auto& in : n.input())
+      if (!in.empty() && !acts_.count(in)) return;
+    for (const auto& o : n.output()) no_q_.emplace(o, node_label(n));
+  }
+
   // Why node i stays float, or "" when it can be quantized under its rule.
   std::string float_reason(int i) {
     const auto& n = node(i);
     if (auto p = excluder_.match(n)) return fmt::format("fp32: excluded by --exclude '{}'", *p);
     if (kProtectedOps.count(n.op_type()) && n.domain().empty())
       return fmt::format("protected: {} stays float (int8 {} outputs lose too much accuracy)", n.op_type(), n.op_type());
+    if (auto p = protected_.find(i); p != protected_.end()) return p->second;
     const FusionRule* rule = n.domain().empty() || n.domain() == "ai.onnx" ? find_fusion_rule(n.op_type()) : nullptr;
     if (!rule) return fmt::format("fp32: no ORT integer kernel targeted for {}", n.op_type());
+    if (rule->opt_in && !opt_.quantize_softmax)
+      return fmt::format("protected: {} stays float unless asked (--quantize-softmax): int8 probabilities lose the small ones", n.op_type());
     if (rule->kind == RuleKind::FoldIntoProducer)
-      return opt_.activations == QuantTarget::UInt8Asymmetric
-                 ? "fp32: Relu not directly behind a quantized op with it as only consumer (ORT has no QLinearRelu)"
-                 : "fp32: with int8 symmetric activations the zero point is not the grid minimum, so ORT keeps the Relu";
-    if (n.output_size() != 1) return "fp32: more than one output";
-    // Activation inputs.
+      return fmt::format("fp32: {} not directly behind a quantized op as its only consumer, or the Q range would not clip like it "
+                         "(ORT has no integer {})", n.op_type(), n.op_type());
+    if (n.output_size() != 1 && rule->kind != RuleKind::PassThrough) return "fp32: more than one output";
+    for (const auto& o : n.output())
+      if (!g_.subgraph_consumers(o).empty())
+        return fmt::format("fp32: output '{}' is read inside a subgraph; ORT fuses only when every reader is a QuantizeLinear", o);
+    // Activation inputs (and the constant operand of Add/Mul).
+    const bool constant_operand_ok = n.op_type() == "Add" || n.op_type() == "Mul";
     const int count = rule->activation_inputs < 0 ? n.input_size() : std::min(rule->activation_inputs, n.input_size());
+    int activations = 0;
     for (int k = 0; k < count; ++k) {
       const std::string& t = n.input(k);
       if (t.empty()) continue;
-      if (g_.initializer(t) || g_.constant_value(t)) return fmt::format("fp32: input '{}' is a constant (only activations are quantized by this rule)", t);
+      if (g_.initializer(t) || g_.constant_value(t)) {
+        if (!constant_operand_ok) return fmt::format("fp32: input '{}' is a constant (only activations are quantized by this rule)", t);
+        const auto* init = g_.initializer(t);
+        if (!init || init->data_type() != onnx::TensorProto::FLOAT) return fmt::format("fp32: constant input '{}' is not a float32 initializer", t);
+        continue;
+      }
       if (!reach_.count(t)) return fmt::format("protected: input '{}' is computed only from non-image inputs", t);
+      if (auto p = no_q_.find(t); p != no_q_.end())
+        return fmt::format("fp32: input '{}' comes from {}, kept float on purpose; a Q behind it would let ORT fuse it anyway", t, p->second);
       if (!act_params(t)) return fmt::format("fp32: no calibration range for input '{}'", t);
+      ++activations;
     }
+    if (activations == 0) return "fp32: every input is a constant";
     if (rule->kind == RuleKind::PassThrough && !acts_.count(n.input(0)))
       return fmt::format("fp32: input '{}' is not quantized; Q/DQ around {} pays off only inside an int8 region", n.input(0), n.op_type());
     if (rule->kind == RuleKind::Compute)
       if (auto why = compute_reason(n); !why.empty()) return why;
     const std::string out = quantized_output(i);
     if (g_.is_graph_output(out)) return fmt::format("protected: output '{}' is a graph output", out);
+    for (const auto& o : n.output())
+      if (g_.is_graph_output(o)) return fmt::format("protected: output '{}' is a graph output", o);
     if (rule->kind != RuleKind::PassThrough && !act_params(out)) return fmt::format("fp32: no calibration range for output '{}'", out);
     if (rule->kind == RuleKind::Compute && n.input_size() > 2 && !n.input(2).empty())
       if (auto why = bias_overflow(n); !why.empty()) return why;
@@ -172,6 +248,14 @@ class Planner {
 
   std::string compute_reason(const onnx::NodeProto& n) {
     if (n.input_size() < 2) return "fp32: no weight input";
+    if (activation_weight(n)) {
+      const std::string& b = n.input(1);
+      if (!reach_.count(b)) return fmt::format("protected: input '{}' is computed only from non-image inputs", b);
+      if (auto p = no_q_.find(b); p != no_q_.end())
+        return fmt::format("fp32: input '{}' comes from {}, kept float on purpose; a Q behind it would let ORT fuse it anyway", b, p->second);
+      if (!act_params(b)) return fmt::format("fp32: no calibration range for input '{}'", b);
+      return {};
+    }
     const auto* w = g_.initializer(n.input(1));
     if (!w || w->data_type() != onnx::TensorProto::FLOAT)
       return fmt::format("fp32: weight '{}' is not a float32 initializer", n.input(1));
@@ -192,6 +276,11 @@ class Planner {
     return {};
   }
 
+  // MatMul of two activations (QLinearMatMul takes both from DQs): input 1 is computed, not stored.
+  bool activation_weight(const onnx::NodeProto& n) const {
+    return n.op_type() == "MatMul" && n.input_size() == 2 && !g_.initializer(n.input(1)) && !g_.constant_value(n.input(1));
+  }
+
   // Output-channel axis of the weight (DESIGN.md): Conv 0; Gemm transB=1 0, transB=0 1; MatMul last.
   static int64_t weight_axis(const onnx::NodeProto& n) {
     if (n.op_type() == "Gemm") return int_attr(n, "transB", 0) ? 0 : 1;
@@ -199,26 +288,69 @@ class Planner {
     return 0;
   }
 
-  // The tensor the node's Q goes behind: its output, or the output of a Relu it feeds alone, which ORT
-  // then drops (only for uint8: a range [0, max] has zero point 0 = qmin).
+  // The tensor the node's Q goes behind: its output, or the output of a Relu/Clip it feeds alone when the
+  // Q's range clips like it, so that ORT drops the Relu/Clip.
   std::string quantized_output(int i) {
     const auto& n = node(i);
     const std::string& out = n.output(0);
     const FusionRule* rule = find_fusion_rule(n.op_type());
-    if (rule->kind == RuleKind::PassThrough || opt_.activations != QuantTarget::UInt8Asymmetric) return out;
+    if (rule->kind == RuleKind::PassThrough) return out;
     const auto& consumers = g_.consumers(out);
     if (consumers.size() != 1 || g_.is_graph_output(out) || !g_.subgraph_consumers(out).empty()) return out;
-    const auto& relu = node(consumers[0]);
-    if (relu.op_type() != "Relu" || !relu.domain().empty() || excluder_.match(relu)) return out;
-    const auto p = act_params(relu.output(0));
-    if (!p || p->zero_point != 0) return out;
-    return relu.output(0);
+    const auto& act = node(consumers[0]);
+    const FusionRule* fold = act.domain().empty() ? find_fusion_rule(act.op_type()) : nullptr;
+    if (!fold || fold->kind != RuleKind::FoldIntoProducer || excluder_.match(act) || protected_.count(consumers[0])) return out;
+    if (g_.is_graph_output(act.output(0)) || !fold_params(act)) return out;
+    return act.output(0);
+  }
+
+  // The Q dtype's full grid, as ORT's Relu/ClipQuantFusion read it from the zero point's type.
+  std::pair<int32_t, int32_t> q_grid() const {
+    return opt_.activations == QuantTarget::UInt8Asymmetric ? std::pair{0, 255} : std::pair{-128, 127};
+  }
+
+  // Clip bounds from inputs 1/2 (opset >= 11) or attributes (older); nullopt when not constant.
+  std::optional<std::pair<float, float>> clip_bounds(const onnx::NodeProto& n) const {
+    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+    lo = float_attr(n, "min", lo);
+    hi = float_attr(n, "max", hi);
+    for (int k : {1, 2}) {
+      if (n.input_size() <= k || n.input(k).empty()) continue;
+      const auto v = g_.constant_value(n.input(k));
+      if (!v || v->dtype != DType::Float32 || v->elements() != 1) return std::nullopt;
+      (k == 1 ? lo : hi) = v->as<float>()[0];
+    }
+    return std::pair{lo, hi};
+  }
+
+  // Scale/zp of the Q behind a Relu/Clip such that ORT removes the Relu/Clip, or nullopt. Relu: zero
+  // point = grid minimum. Clip: [s*(qmin-zp), s*(qmax-zp)] inside [min, max] up to float epsilon, checked
+  // in float as ORT does; the calibrated scale is nudged down by a few ulps when rounding pushes the top
+  // of the grid just past the Clip's max (a range calibrated at exactly 6.0 for ReLU6).
+  std::optional<ActParams> fold_params(const onnx::NodeProto& act) {
+    auto p = act_params(act.output(0));
+    if (!p) return std::nullopt;
+    const auto [qmin, qmax] = q_grid();
+    if (act.op_type() == "Relu") return p->zero_point == qmin ? p : std::nullopt;
+    const auto bounds = clip_bounds(act);
+    if (!bounds) return std::nullopt;
+    float s = static_cast<float>(p->scale);
+    for (int tries = 0; tries < 16; ++tries) {
+      const float lower = s * static_cast<float>(qmin - p->zero_point), upper = s * static_cast<float>(qmax - p->zero_point);
+      if (!(kFloatEps < bounds->first - lower) && !(kFloatEps < upper - bounds->second)) {
+        overrides_[act.output(0)] = ActParams{static_cast<double>(s), p->zero_point};
+        return overrides_[act.output(0)];
+      }
+      s = std::nextafter(s, 0.0f);
+    }
+    return std::nullopt;
   }
 
   // Scale/zp of an activation: already planned (possibly inherited through a pass-through), else from
   // its calibrated range.
   std::optional<ActParams> act_params(const std::string& t) const {
     if (auto it = acts_.find(t); it != acts_.end()) return ActParams{plan_.tensors[it->second].scales[0], plan_.tensors[it->second].zero_points[0]};
+    if (auto it = overrides_.find(t); it != overrides_.end()) return it->second;
     auto r = ranges_.find(t);
     if (r == ranges_.end()) return std::nullopt;
     const QuantParams q = compute_qparams(r->second, opt_.activations);
@@ -245,20 +377,65 @@ class Planner {
   void commit(int i, const FusionRule& rule) {
     const auto& n = node(i);
     const int count = rule.activation_inputs < 0 ? n.input_size() : std::min(rule.activation_inputs, n.input_size());
-    for (int k = 0; k < count; ++k)
-      if (!n.input(k).empty()) add_activation(n.input(k), "input of " + node_label(n));
+    for (int k = 0; k < count; ++k) {
+      if (n.input(k).empty()) continue;
+      if (g_.initializer(n.input(k))) add_constant_operand(n, k);
+      else add_activation(n.input(k), "input of " + node_label(n));
+    }
     const std::string out = quantized_output(i);
     if (rule.kind == RuleKind::PassThrough) {
-      add_activation(out, fmt::format("same scale/zp as '{}' (pass-through {}: ORT drops the Q/DQ pair)", n.input(0), n.op_type()), n.input(0));
+      for (const auto& o : n.output())
+        add_activation(o, fmt::format("same scale/zp as '{}' (pass-through {}: ORT drops the Q/DQ pair)", n.input(0), n.op_type()), n.input(0));
     } else if (out != n.output(0)) {
-      const int relu = g_.consumers(n.output(0))[0];
-      folded_relus_[relu] = "folded into " + node_label(n);
-      float_reasons_.emplace(n.output(0), "float: the Relu behind it is removed by ORT, so the Q goes after the Relu");
-      add_activation(out, "output of Relu behind " + node_label(n) + " (Relu folded)");
+      const int act = g_.consumers(n.output(0))[0];
+      const std::string& op = node(act).op_type();
+      folded_[act] = fmt::format("{} in front of a Q whose range clips like it: ORT removes it ({}QuantFusion); folded into {}", op, op, node_label(n));
+      float_reasons_.emplace(n.output(0), fmt::format("float: the {} behind it is removed by ORT, so the Q goes after the {}", op, op));
+      add_activation(out, fmt::format("output of {} behind {} ({} folded)", op, node_label(n), op));
+    } else if (n.op_type() == "Softmax") {
+      overrides_[out] = fixed_params({0.0, 1.0});
+      add_activation(out, "output of " + node_label(n) + ", fixed range [0, 1]");
     } else {
       add_activation(out, "output of " + node_label(n));
     }
-    if (rule.kind == RuleKind::Compute) add_weights(n);
+    if (rule.kind == RuleKind::Compute && activation_weight(n)) add_activation(n.input(1), "input of " + node_label(n));
+    else if (rule.kind == RuleKind::Compute) add_weights(n);
+  }
+
+  ActParams fixed_params(Range r) const {
+    const QuantParams q = compute_qparams(r, opt_.activations);
+    return {q.scale, q.zero_point};
+  }
+
+  // A constant operand of Add/Mul: quantized per tensor on the activation grid from its own min/max (with
+  // 0), stored as its own initializer and read through a DQ, so ORT's BinarySelector sees two DQ inputs.
+  void add_constant_operand(const onnx::NodeProto& n, int k) {
+    const Tensor c = tensor_from_proto(*g_.initializer(n.input(k)));
+    Range r;
+    for (float v : c.as<float>()) {
+      r.min = std::min(r.min, static_cast<double>(v));
+      r.max = std::max(r.max, static_cast<double>(v));
+    }
+    const QuantParams q = compute_qparams(r, opt_.activations);
+    TensorDecision d;
+    d.tensor = n.input(k);
+    d.consumer = n.name();
+    d.consumer_output = n.output(0);
+    d.input_index = k;
+    d.role = TensorRole::Constant;
+    d.dtype = act_dtype();
+    d.scales = {q.scale};
+    d.zero_points = {q.zero_point};
+    d.qmin = q.qmin;
+    d.qmax = q.qmax;
+    d.reason = fmt::format("{} constant operand of {} (range [{:.6g}, {:.6g}]): its own DQ, so ORT fuses the {}",
+                           target_name(opt_.activations), node_label(n), r.min, r.max, n.op_type());
+    weights_.push_back(std::move(d));
+  }
+
+  // Symmetric scale for a largest magnitude on the plan's weight grid ([-127, 127] or [-64, 63]).
+  double weight_scale(double max_abs) const {
+    return max_abs > 0 && w_qmax_ != 127 ? max_abs / w_qmax_ : weight_qparams(max_abs).scale;
   }
 
   std::vector<double> weight_scales(const Tensor& w, int64_t axis) const {
@@ -266,7 +443,7 @@ class Planner {
     if (opt_.weights == Granularity::PerTensor) {
       double m = 0;
       for (float x : v) m = std::max(m, std::fabs(static_cast<double>(x)));
-      return {weight_qparams(m).scale};
+      return {weight_scale(m)};
     }
     const int64_t channels = w.shape[axis];
     int64_t inner = 1;
@@ -277,7 +454,7 @@ class Planner {
       m[c] = std::max(m[c], std::fabs(static_cast<double>(v[idx])));
     }
     std::vector<double> s;
-    for (double x : m) s.push_back(weight_qparams(x).scale);
+    for (double x : m) s.push_back(weight_scale(x));
     return s;
   }
 
@@ -318,7 +495,11 @@ class Planner {
     d.axis = per_channel ? axis : 0;
     d.scales = sw;
     d.zero_points.assign(sw.size(), 0);
-    d.reason = per_channel ? fmt::format("int8 per-channel axis {} ({}){}", axis, what, shared) : fmt::format("int8 per-tensor ({}){}", what, shared);
+    d.qmin = w_qmin_;
+    d.qmax = w_qmax_;
+    const std::string grid = plan_.reduce_range ? ", 7-bit [-64, 63] (reduce range)" : "";
+    d.reason = per_channel ? fmt::format("int8 per-channel axis {} ({}{}){}", axis, what, grid, shared)
+                           : fmt::format("int8 per-tensor ({}{}){}", what, grid, shared);
     weights_.push_back(d);
     if (n.input_size() < 3 || n.input(2).empty()) return;
     const double s_in = act_params(n.input(0))->scale;
@@ -342,8 +523,11 @@ class Planner {
     std::vector<std::string> names = g_.input_names();
     for (int i : g_.topological_order())
       for (const auto& o : node(i).output()) names.push_back(o);
+    std::set<std::string> quantized;
+    for (const auto& d : plan_.tensors)
+      if (d.role == TensorRole::Activation) quantized.insert(d.tensor);
     for (const auto& t : names) {
-      if (t.empty() || acts_.count(t)) continue;
+      if (t.empty() || quantized.count(t)) continue;
       const auto type = g_.value_type(t);
       if (type && type->dtype != DType::Float32 && type->dtype != DType::Undefined) continue;
       if (!type && !ranges_.count(t)) continue;  // unknown type and never calibrated: not a float activation
@@ -366,9 +550,13 @@ class Planner {
   std::vector<std::string> non_image_inputs_;
   QuantPlan plan_;
   std::map<std::string, int> acts_;  // activation tensor -> index in plan_.tensors
-  std::map<int, std::string> folded_relus_;
+  std::map<int, std::string> folded_;  // Relu/Clip node -> reason (ORT removes it in front of the Q)
+  std::map<std::string, ActParams> overrides_;  // fixed or nudged activation parameters (Softmax, Clip folds)
+  std::map<int, std::string> protected_;
+  std::map<std::string, std::string> no_q_;  // outputs of ops kept float on purpose -> that op
   std::map<std::string, std::string> float_reasons_;
   std::vector<TensorDecision> weights_;
+  int32_t w_qmin_ = -127, w_qmax_ = 127;
 };
 
 }  // namespace

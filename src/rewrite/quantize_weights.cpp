@@ -17,7 +17,7 @@ namespace onnxquant {
 
 namespace {
 
-bool is_param(const TensorDecision& d) { return d.role == TensorRole::Weight || d.role == TensorRole::Bias; }
+bool is_param(const TensorDecision& d) { return d.role == TensorRole::Weight || d.role == TensorRole::Bias || d.role == TensorRole::Constant; }
 
 // Integer values of one decision, channel c = (index / inner) % channels along d.axis.
 Tensor quantize_param(const Tensor& w, const TensorDecision& d) {
@@ -33,8 +33,15 @@ Tensor quantize_param(const Tensor& w, const TensorDecision& d) {
   }
   for (size_t i = 0; i < v.size(); ++i) {
     const size_t c = d.granularity == Granularity::PerChannel ? (i / inner) % channels : 0;
-    if (d.role == TensorRole::Weight) {
-      q.as<int8_t>()[i] = static_cast<int8_t>(quantize_value(v[i], {d.scales[c], 0, -127, 127}));
+    if (d.role == TensorRole::Weight || d.role == TensorRole::Constant) {
+      // The plan's grid: [-127, 127] or [-64, 63] (reduce range) for weights, the activation grid for
+      // Add/Mul constants. A plan without one (older plan files) means the symmetric int8 weight grid.
+      const bool has_grid = d.qmax > d.qmin;
+      const QuantParams p{d.scales[c], d.zero_points[c], has_grid ? d.qmin : -127, has_grid ? d.qmax : 127};
+      const int32_t x = quantize_value(v[i], p);
+      if (d.dtype == DType::UInt8) q.as<uint8_t>()[i] = static_cast<uint8_t>(x);
+      else if (d.dtype == DType::Int8) q.as<int8_t>()[i] = static_cast<int8_t>(x);
+      else throw InternalError("plan stores '" + d.tensor + "' as " + dtype_name(d.dtype) + ", expected uint8 or int8");
     } else {
       const double x = std::nearbyint(static_cast<double>(v[i]) / d.scales[c]);
       if (!(std::fabs(x) <= 2147483647.0)) throw InternalError("bias '" + d.tensor + "' overflows int32 although the planner checked it");
