@@ -219,9 +219,9 @@ class Planner {
     for (int k = 0; k < count; ++k) {
       const std::string& t = n.input(k);
       if (t.empty()) continue;
-      if (g_.initializer(t) || g_.constant_value(t)) {
+      if (stored(t) || g_.constant_value(t)) {
         if (!constant_operand_ok) return fmt::format("fp32: input '{}' is a constant (only activations are quantized by this rule)", t);
-        const auto* init = g_.initializer(t);
+        const auto* init = stored(t);
         if (!init || init->data_type() != onnx::TensorProto::FLOAT) return fmt::format("fp32: constant input '{}' is not a float32 initializer", t);
         continue;
       }
@@ -256,7 +256,7 @@ class Planner {
       if (!act_params(b)) return fmt::format("fp32: no calibration range for input '{}'", b);
       return {};
     }
-    const auto* w = g_.initializer(n.input(1));
+    const auto* w = stored(n.input(1));
     if (!w || w->data_type() != onnx::TensorProto::FLOAT)
       return fmt::format("fp32: weight '{}' is not a float32 initializer", n.input(1));
     const int rank = w->dims_size();
@@ -268,7 +268,7 @@ class Planner {
       if (float_attr(n, "alpha", 1.f) != 1.f || float_attr(n, "beta", 1.f) != 1.f) return "fp32: Gemm with alpha/beta != 1";
     }
     if (n.input_size() > 2 && !n.input(2).empty()) {
-      const auto* b = g_.initializer(n.input(2));
+      const auto* b = stored(n.input(2));
       const int64_t channels = w->dims(static_cast<int>(weight_axis(n)));
       if (!b || b->data_type() != onnx::TensorProto::FLOAT || b->dims_size() != 1 || b->dims(0) != channels)
         return fmt::format("fp32: bias '{}' is not a float32 initializer of shape [{}]", n.input(2), channels);
@@ -276,9 +276,19 @@ class Planner {
     return {};
   }
 
+  // The initializer holding a constant input: the tensor itself, or the source of an Identity (PyTorch's
+  // exporter shares equal biases through Identity nodes; squeezenet1_1 reads 18 of its 26 biases so).
+  // rewrite/quantize_weights.h resolves the same way.
+  const onnx::TensorProto* stored(const std::string& t) const {
+    if (const auto* init = g_.initializer(t)) return init;
+    const int p = g_.producer(t);
+    if (p < 0 || node(p).op_type() != "Identity" || !node(p).domain().empty()) return nullptr;
+    return g_.initializer(node(p).input(0));
+  }
+
   // MatMul of two activations (QLinearMatMul takes both from DQs): input 1 is computed, not stored.
   bool activation_weight(const onnx::NodeProto& n) const {
-    return n.op_type() == "MatMul" && n.input_size() == 2 && !g_.initializer(n.input(1)) && !g_.constant_value(n.input(1));
+    return n.op_type() == "MatMul" && n.input_size() == 2 && !stored(n.input(1)) && !g_.constant_value(n.input(1));
   }
 
   // Output-channel axis of the weight (DESIGN.md): Conv 0; Gemm transB=1 0, transB=0 1; MatMul last.
@@ -379,7 +389,7 @@ class Planner {
     const int count = rule.activation_inputs < 0 ? n.input_size() : std::min(rule.activation_inputs, n.input_size());
     for (int k = 0; k < count; ++k) {
       if (n.input(k).empty()) continue;
-      if (g_.initializer(n.input(k))) add_constant_operand(n, k);
+      if (stored(n.input(k))) add_constant_operand(n, k);
       else add_activation(n.input(k), "input of " + node_label(n));
     }
     const std::string out = quantized_output(i);
@@ -410,7 +420,7 @@ class Planner {
   // A constant operand of Add/Mul: quantized per tensor on the activation grid from its own min/max (with
   // 0), stored as its own initializer and read through a DQ, so ORT's BinarySelector sees two DQ inputs.
   void add_constant_operand(const onnx::NodeProto& n, int k) {
-    const Tensor c = tensor_from_proto(*g_.initializer(n.input(k)));
+    const Tensor c = tensor_from_proto(*stored(n.input(k)));
     Range r;
     for (float v : c.as<float>()) {
       r.min = std::min(r.min, static_cast<double>(v));
@@ -458,11 +468,34 @@ class Planner {
     return s;
   }
 
-  // b[c] / (s_in * s_w[c]) beyond int32 means ORT cannot take the bias as int32.
+  // Weight scales of a compute node. A channel whose weights are (almost) all zero gets a tiny scale, and
+  // its bias / (s_in * s_w[c]) then overflows int32 (PP-OCRv4 det has a channel of denormal weights):
+  // such a scale is raised until the int32 bias fits with headroom (|b_q| <= 2^30). The channel's
+  // weights round to 0 either way, so nothing is lost, and ORT can fuse the node. `raised` counts them.
+  std::vector<double> node_weight_scales(const onnx::NodeProto& n, int* raised = nullptr) {
+    std::vector<double> sw = weight_scales(tensor_from_proto(*stored(n.input(1))), weight_axis(n));
+    if (n.input_size() < 3 || n.input(2).empty()) return sw;
+    const auto s_in = act_params(n.input(0));
+    if (!s_in || !(s_in->scale > 0)) return sw;
+    const Tensor b = tensor_from_proto(*stored(n.input(2)));
+    const auto bv = b.as<float>();
+    constexpr double kBiasHeadroom = 1073741824.0;  // 2^30
+    for (size_t c = 0; c < bv.size(); ++c) {
+      double& s = sw[sw.size() == 1 ? 0 : c];
+      const double floor = std::fabs(static_cast<double>(bv[c])) / (s_in->scale * kBiasHeadroom);
+      if (s < floor) {
+        s = floor;
+        if (raised) ++*raised;
+      }
+    }
+    return sw;
+  }
+
+  // b[c] / (s_in * s_w[c]) beyond int32 means ORT cannot take the bias as int32 (left after raising
+  // scales only for non-finite values).
   std::string bias_overflow(const onnx::NodeProto& n) {
-    const Tensor w = tensor_from_proto(*g_.initializer(n.input(1)));
-    const Tensor b = tensor_from_proto(*g_.initializer(n.input(2)));
-    const std::vector<double> sw = weight_scales(w, weight_axis(n));
+    const Tensor b = tensor_from_proto(*stored(n.input(2)));
+    const std::vector<double> sw = node_weight_scales(n);
     const double s_in = act_params(n.input(0))->scale;
     const auto bv = b.as<float>();
     for (size_t c = 0; c < bv.size(); ++c) {
@@ -474,9 +507,10 @@ class Planner {
   }
 
   void add_weights(const onnx::NodeProto& n) {
-    const Tensor w = tensor_from_proto(*g_.initializer(n.input(1)));
+    const Tensor w = tensor_from_proto(*stored(n.input(1)));
     const int64_t axis = weight_axis(n);
-    const std::vector<double> sw = weight_scales(w, axis);
+    int raised = 0;
+    const std::vector<double> sw = node_weight_scales(n, &raised);
     const bool per_channel = opt_.weights == Granularity::PerChannel;
     std::string what = n.op_type() + " weight";
     if (n.op_type() == "Conv" && int_attr(n, "group", 1) > 1)
@@ -497,7 +531,8 @@ class Planner {
     d.zero_points.assign(sw.size(), 0);
     d.qmin = w_qmin_;
     d.qmax = w_qmax_;
-    const std::string grid = plan_.reduce_range ? ", 7-bit [-64, 63] (reduce range)" : "";
+    std::string grid = plan_.reduce_range ? ", 7-bit [-64, 63] (reduce range)" : "";
+    if (raised) grid += fmt::format(", {} scale(s) raised so that the int32 bias fits: those weights round to 0", raised);
     d.reason = per_channel ? fmt::format("int8 per-channel axis {} ({}{}){}", axis, what, grid, shared)
                            : fmt::format("int8 per-tensor ({}{}){}", what, grid, shared);
     weights_.push_back(d);

@@ -65,8 +65,12 @@ PassReport QuantizeWeights::apply(Model& model) const {
   NameAllocator names(g);
   // Consumers are found by their first output: unique in SSA form, and present on unnamed nodes too.
   std::map<std::string, int> by_output;
-  for (int i = 0; i < g.node_size(); ++i)
-    if (g.node(i).output_size()) by_output.emplace(g.node(i).output(0), i);
+  std::map<std::string, std::string> identity_source;  // Identity output -> its input
+  for (int i = 0; i < g.node_size(); ++i) {
+    const auto& n = g.node(i);
+    if (n.output_size()) by_output.emplace(n.output(0), i);
+    if (n.op_type() == "Identity" && n.domain().empty() && n.input_size() == 1 && n.output_size() == 1) identity_source.emplace(n.output(0), n.input(0));
+  }
   using Key = std::tuple<std::string, int, int64_t, std::vector<double>>;
   std::map<Key, std::string> copies;  // identical decisions -> DequantizeLinear output
   std::vector<onnx::NodeProto> dq_nodes;
@@ -83,9 +87,12 @@ PassReport QuantizeWeights::apply(Model& model) const {
     const Key key{d.tensor, static_cast<int>(d.dtype), d.axis, d.scales};
     auto copy = copies.find(key);
     if (copy == copies.end()) {
+      // The planner reads a constant through an Identity of an initializer as that initializer.
+      const auto id = identity_source.find(d.tensor);
+      const std::string& source = id == identity_source.end() ? d.tensor : id->second;
       const onnx::TensorProto* src = nullptr;
       for (const auto& t : g.initializer())
-        if (t.name() == d.tensor) src = &t;
+        if (t.name() == source) src = &t;
       if (!src) throw InternalError("plan quantizes '" + d.tensor + "', which is not an initializer");
       const Tensor q = quantize_param(tensor_from_proto(*src), d);
       const std::string q_name = names.unique(d.tensor + "_quantized");

@@ -305,3 +305,28 @@ TEST(FusionRules, LonePassThroughBetweenFloatOpsIsNotQuantized) {
   EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearConv"), 1);
   EXPECT_GT(cosine_vs_fp32(m, q.model, samples), 0.99);
 }
+
+TEST(FusionRules, PaddleHardSwishRunsInIntegers) {
+  // PaddlePaddle's hardswish: a * Clip(a + 3, 0, 6) / 6. Div by a constant becomes Mul by its reciprocal
+  // (rewrite/div_by_constant_to_mul.h) so that it fuses as QLinearMul; the Clip folds into QLinearAdd.
+  const Sandwich s = conv_sandwich([](GraphBuilder& b) {
+    b.initializer("three", make_float_tensor({}, {3.f}));
+    b.initializer("zero", make_float_tensor({}, {0.f}));
+    b.initializer("six", make_float_tensor({}, {6.f}));
+    b.node("Add", {"a", "three"}, {"a3"}, "hs_add");
+    b.node("Clip", {"a3", "zero", "six"}, {"c"}, "hs_clip");
+    b.node("Mul", {"a", "c"}, {"ac"}, "hs_mul");
+    b.node("Div", {"ac", "six"}, {"b"}, "hs_div");
+  }, 4.f);
+  const Quantized r = quantize_and_optimize(s);
+  EXPECT_EQ(node_decision(r.q.plan, "hs_clip").rule, "clip_folded");
+  EXPECT_EQ(node_decision(r.q.plan, "hs_div").op_type, "Mul");
+  EXPECT_EQ(node_decision(r.q.plan, "hs_div").rule, "mul");
+  EXPECT_EQ(count_ops(r.optimized, "QLinearAdd"), 1);
+  EXPECT_EQ(count_ops(r.optimized, "QLinearMul"), 2);
+  EXPECT_EQ(count_ops(r.optimized, "Clip"), 0);
+  EXPECT_EQ(count_ops(r.optimized, "Div"), 0);
+  EXPECT_EQ(count_ops(r.optimized, "QLinearConv"), 2);
+  EXPECT_EQ(r.report.dequantize_at_runtime, 1);  // only in front of the float conv_out
+  EXPECT_GT(r.cosine, 0.99);
+}

@@ -469,3 +469,47 @@ TEST(StaticQuant, TargetCpuAutoIsDetected) {
   EXPECT_EQ(q.plan.target_cpu_source, "detected on this machine (cpuid)");
   EXPECT_EQ(q.plan.reduce_range, t == CpuTarget::Avx2);
 }
+
+TEST(StaticQuant, BiasSharedThroughIdentityIsQuantized) {
+  // PyTorch's exporter shares equal biases through Identity nodes (squeezenet1_1: 18 of 26 Convs).
+  GraphBuilder b(13);
+  b.input("x", DType::Float32, {1, 4, 8, 8});
+  b.output("y", DType::Float32);
+  b.initializer("W1", random_float_tensor({4, 4, 1, 1}, 130));
+  b.initializer("W2", random_float_tensor({4, 4, 1, 1}, 131));
+  b.initializer("B", random_float_tensor({4}, 132, -0.2f, 0.2f));
+  b.node("Identity", {"B"}, {"B_shared"}, "share_bias");
+  b.node("Conv", {"x", "W1", "B"}, {"c1"}, "conv1");
+  b.node("Relu", {"c1"}, {"r1"}, "relu1");
+  b.node("Conv", {"r1", "W2", "B_shared"}, {"c2"}, "conv2");
+  b.node("Relu", {"c2"}, {"r2"}, "relu2");
+  b.node("Conv", {"r2", "W2"}, {"y"}, "conv_out");
+  const Model model = b.build();
+  const auto samples = random_samples("x", {1, 4, 8, 8}, 4);
+  StaticQuantization q = quantize_static(model, minmax_ranges(model, samples), kVnni);
+  EXPECT_TRUE(node_decision(q.plan, "conv2").quantized) << node_decision(q.plan, "conv2").reason;
+  ASSERT_EQ(param_decisions(q.plan, "conv2", TensorRole::Bias).size(), 1u);
+  EXPECT_EQ(count_ops(q.model, "Identity"), 0);  // nothing reads it any more
+  EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearConv"), 2);
+  EXPECT_GT(cosine_vs_fp32(model, q.model, samples), 0.99);
+}
+
+TEST(StaticQuant, ChannelOfNearZeroWeightsGetsABiasSafeScale) {
+  // Channel 1's weights are ~0 (PP-OCRv4 det has such a channel): max|w|/127 would make b / (s_in * s_w)
+  // overflow int32 and keep the Conv float. Its scale is raised instead; its weights round to 0 anyway.
+  Built m = conv_relu_conv(3, 1);
+  auto& w = *m.model.proto().mutable_graph()->mutable_initializer(0);
+  ASSERT_EQ(w.name(), "W1");
+  Tensor wt = tensor_from_proto(w);
+  for (int i = 27; i < 54; ++i) wt.as<float>()[i] = 1e-30f;
+  tensor_to_proto(wt, "W1", w);
+  const auto ranges = minmax_ranges(m.model, m.samples);
+  StaticQuantization q = quantize_static(m.model, ranges, kVnni);
+  ASSERT_TRUE(node_decision(q.plan, "conv1").quantized) << node_decision(q.plan, "conv1").reason;
+  const auto wd = param_decisions(q.plan, "conv1", TensorRole::Weight);
+  EXPECT_NE(wd[0]->reason.find("1 scale(s) raised so that the int32 bias fits"), std::string::npos) << wd[0]->reason;
+  const Tensor bq = initializer(q.model, "B1_quantized");
+  EXPECT_LE(std::abs(bq.as<int32_t>()[1]), 1 << 30);
+  EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearConv"), 1);
+  EXPECT_GT(cosine_vs_fp32(m.model, q.model, m.samples), 0.99);
+}
