@@ -14,6 +14,7 @@
 #include "pipeline/calibrate_job.h"
 #include "rewrite/div_by_constant_to_mul.h"
 #include "rewrite/extract_constants.h"
+#include "rewrite/hard_sigmoid_to_clip.h"
 #include "rewrite/insert_qdq.h"
 #include "rewrite/quantize_weights.h"
 #include "rewrite/remove_dead_nodes.h"
@@ -60,6 +61,7 @@ StaticQuantization quantize_static(const Model& fp32, const std::map<std::string
   s.passes.push_back(ExtractConstants().run(s.model));
   s.passes.push_back(UpgradeOpset(kMinOpset).run(s.model));
   s.passes.push_back(DivByConstantToMul().run(s.model));  // ORT has QLinearMul, no integer Div
+  s.passes.push_back(HardSigmoidToClip().run(s.model));   // a Clip folds into QLinearConv, HardSigmoid cannot
   s.plan = plan_static_int8(s.model, ranges, options);
   s.passes.push_back(QuantizeWeights(s.plan).run(s.model));
   s.passes.push_back(InsertQdq(s.plan).run(s.model));

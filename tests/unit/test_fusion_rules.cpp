@@ -188,11 +188,12 @@ TEST(FusionRules, GatherRunsOnUint8) {
 
 TEST(FusionRules, OpsWithoutAnOrtFusionStayFloatWithoutQdq) {
   // HardSigmoid and ConvTranspose have no QDQ fusion in ORT 1.30's CPU EP: they stay float and get no Q/DQ
-  // of their own (the Q/DQ sit only where a quantized Conv reads or writes).
+  // of their own (the Q/DQ sit only where a quantized Conv reads or writes). (A HardSigmoid right behind a
+  // Conv is rewritten to a Clip instead: PaddleSqueezeExcitationGate below.)
   const Sandwich s = conv_sandwich([](GraphBuilder& b) {
-    b.node("HardSigmoid", {"a"}, {"h"}, "hsig");
     b.initializer("Wt", random_float_tensor({kC, kC, 1, 1}, 31));
-    b.node("ConvTranspose", {"h", "Wt"}, {"b"}, "deconv");
+    b.node("ConvTranspose", {"a", "Wt"}, {"h"}, "deconv");
+    b.node("HardSigmoid", {"h"}, {"b"}, "hsig");
   });
   const Quantized r = quantize_and_optimize(s);
   EXPECT_EQ(node_decision(r.q.plan, "hsig").reason, "fp32: no ORT integer kernel targeted for HardSigmoid");
@@ -328,5 +329,23 @@ TEST(FusionRules, PaddleHardSwishRunsInIntegers) {
   EXPECT_EQ(count_ops(r.optimized, "Div"), 0);
   EXPECT_EQ(count_ops(r.optimized, "QLinearConv"), 2);
   EXPECT_EQ(r.report.dequantize_at_runtime, 1);  // only in front of the float conv_out
+  EXPECT_GT(r.cosine, 0.99);
+}
+
+TEST(FusionRules, HardSigmoidBehindAConvFoldsAsAClip) {
+  // Squeeze-excitation gate (PP-OCR, MobileNetV3): Conv -> HardSigmoid becomes Conv(alpha*W, alpha*b+beta)
+  // -> Clip(0, 1) (rewrite/hard_sigmoid_to_clip.h), and the Clip folds into QLinearConv.
+  const Sandwich s = conv_sandwich([](GraphBuilder& b) {
+    auto& hs = b.node("HardSigmoid", {"a"}, {"b"}, "hsig");
+    GraphBuilder::attr_float(hs, "alpha", 0.2f);
+    GraphBuilder::attr_float(hs, "beta", 0.5f);
+  });
+  const Quantized r = quantize_and_optimize(s);
+  EXPECT_EQ(node_decision(r.q.plan, "hsig").op_type, "Clip");
+  EXPECT_EQ(node_decision(r.q.plan, "hsig").rule, "clip_folded");
+  EXPECT_EQ(count_ops(r.optimized, "HardSigmoid"), 0);
+  EXPECT_EQ(count_ops(r.optimized, "Clip"), 0);
+  EXPECT_EQ(count_ops(r.optimized, "QLinearConv"), 2);
+  EXPECT_EQ(r.report.dequantize_at_runtime, 1);
   EXPECT_GT(r.cosine, 0.99);
 }
