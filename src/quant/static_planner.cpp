@@ -114,6 +114,19 @@ class Planner {
     reach_ = data_reachable(g_, non_image_inputs_);
     protected_ = find_protected_regions(
         g_, {.layer_norm = !opt.quantize_layer_norm, .attention = !opt.quantize_attention, .keep_fp32_head = opt.keep_fp32_head});
+    // ORT turns DQ, DQ -> MatMul into MatMulIntegerToFloat even without a Q behind it: a protected MatMul
+    // of two activations stays float only if its inputs are not quantized. One input computed inside the
+    // protected region (the context MatMul reads the float Softmax) already prevents it.
+    for (const auto& [i, why] : protected_) {
+      const auto& n = node(i);
+      if (n.op_type() != "MatMul" || n.input_size() != 2 || stored(n.input(1)) || g_.constant_value(n.input(1))) continue;
+      const bool float_operand = std::any_of(n.input().begin(), n.input().end(), [&](const std::string& t) {
+        const int p = g_.producer(t);
+        return p >= 0 && protected_.count(p);
+      });
+      if (!float_operand)
+        for (const auto& in : n.input()) float_inputs_.emplace(in, node_label(n));
+    }
     plan_.activation_type = target_name(opt.activations);
     plan_.weight_granularity = opt.weights == Granularity::PerChannel ? "per_channel" : "per_tensor";
     choose_weight_grid();
@@ -209,6 +222,12 @@ class Planner {
       return fmt::format("fp32: {} not directly behind a quantized op as its only consumer, or the Q range would not clip like it "
                          "(ORT has no integer {})", n.op_type(), n.op_type());
     if (n.output_size() != 1 && rule->kind != RuleKind::PassThrough) return "fp32: more than one output";
+    for (const auto& t : n.output())
+      if (auto f = float_inputs_.find(t); f != float_inputs_.end())
+        return fmt::format("fp32: output '{}' is read by protected {}; quantized, ORT would run that MatMul on integers", t, f->second);
+    for (const auto& t : n.input())
+      if (auto f = float_inputs_.find(t); f != float_inputs_.end())
+        return fmt::format("fp32: input '{}' is read by protected {}; quantized, ORT would run that MatMul on integers", t, f->second);
     for (const auto& o : n.output())
       if (!g_.subgraph_consumers(o).empty())
         return fmt::format("fp32: output '{}' is read inside a subgraph; ORT fuses only when every reader is a QuantizeLinear", o);
@@ -589,6 +608,7 @@ class Planner {
   std::map<std::string, ActParams> overrides_;  // fixed or nudged activation parameters (Softmax, Clip folds)
   std::map<int, std::string> protected_;
   std::map<std::string, std::string> no_q_;  // outputs of ops kept float on purpose -> that op
+  std::map<std::string, std::string> float_inputs_;  // inputs of protected MatMuls of two activations -> that MatMul
   std::map<std::string, std::string> float_reasons_;
   std::vector<TensorDecision> weights_;
   int32_t w_qmin_ = -127, w_qmax_ = 127;

@@ -115,6 +115,20 @@ TEST(QuantizeCorpus, PaddleOcrDetectionStaysInIntegers) {
   EXPECT_GT(o.cosine, 0.94);  // 0.955 measured (minmax ranges from 4 scenes)
 }
 
+TEST(QuantizeCorpus, TransformerKeepsAttentionScoresAndLayerNormFloat) {
+  // PyTorch's encoder: decomposed LayerNorm and attention scores stay float (protected); the projections,
+  // feed-forward Gemms/MatMuls and residual Adds run in integers. ORT must not run the score MatMuls on
+  // integers behind the plan's back (MatMulIntegerToFloat from two DQ inputs).
+  ONNXQ_REQUIRE_CORPUS();
+  test::TempDir dir;
+  const Outcome o = quantize_and_check("torch/transformer_encoder_d256_l4.onnx", 8, 8, dir,
+                                       {"data/audio/transformer/calib.npy", "data/audio/transformer/eval.npy"});
+  EXPECT_EQ(o.fusion.integer_kernels.count("com.microsoft:MatMulIntegerToFloat"), 0u);
+  EXPECT_EQ(o.fusion.integer_kernels.at("com.microsoft:QGemm"), 4);
+  EXPECT_GE(o.fusion.integer_kernels.at("QLinearMatMul"), 8);
+  EXPECT_GT(o.cosine, 0.99);
+}
+
 TEST(QuantizeCorpus, RangesOfAnotherModelAreRefusedAndNothingIsWritten) {
   ONNXQ_REQUIRE_CORPUS();
   test::TempDir dir;

@@ -335,8 +335,16 @@ TEST(StaticQuant, AttentionScoresStayFloatWithReason) {
     EXPECT_FALSE(node_decision(q.plan, n).quantized);
     EXPECT_EQ(node_decision(q.plan, n).reason.rfind("protected: attention scores around Softmax 'softmax'", 0), 0u) << node_decision(q.plan, n).reason;
   }
-  for (const char* n : {"mm_q", "mm_k", "mm_v", "mm_o"}) EXPECT_TRUE(node_decision(q.plan, n).quantized) << n;
-  EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearMatMul"), 4);
+  // ORT would run DQ, DQ -> MatMul as MatMulIntegerToFloat even with a float output: the scores' inputs
+  // (q, and k behind its Transpose) stay float too.
+  EXPECT_FALSE(node_decision(q.plan, "mm_q").quantized);
+  EXPECT_EQ(node_decision(q.plan, "mm_q").reason,
+            "fp32: output 'q' is read by protected MatMul 'scores'; quantized, ORT would run that MatMul on integers");
+  EXPECT_FALSE(node_decision(q.plan, "k_t").quantized);
+  for (const char* n : {"mm_k", "mm_v", "mm_o"}) EXPECT_TRUE(node_decision(q.plan, n).quantized) << n;
+  const Model optimized = optimized_graph(q.model);
+  EXPECT_EQ(count_ops(optimized, "QLinearMatMul"), 3);
+  EXPECT_EQ(count_ops(optimized, "MatMulIntegerToFloat"), 0);
   EXPECT_GT(cosine_vs_fp32(model, q.model, samples), 0.99);
 }
 
