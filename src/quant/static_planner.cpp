@@ -7,16 +7,16 @@
 #include <cmath>
 #include <limits>
 #include <optional>
-#include <regex>
 #include <set>
 
-#include "core/errors.h"
 #include "ir/graph.h"
 #include "ir/model.h"
 #include "ir/tensor_proto.h"
 #include "quant/fusion_rules.h"
+#include "quant/node_scope.h"
 #include "quant/protected_regions.h"
 #include "quant/prune_islands.h"
+#include "quant/weight_scales.h"
 
 namespace onnxquant {
 
@@ -43,63 +43,6 @@ float float_attr(const onnx::NodeProto& n, const std::string& name, float fallba
 
 std::string node_label(const onnx::NodeProto& n) {
   return fmt::format("{} '{}'", n.op_type(), n.name().empty() ? n.output(0) : n.name());
-}
-
-// Which --exclude pattern (if any) matches a node: exact name, exact op type, then regex over the name.
-class Excluder {
- public:
-  Excluder(const std::vector<std::string>& patterns, const Graph& graph) {
-    for (const auto& p : patterns) {
-      bool literal = false;
-      for (int i = 0; i < graph.node_count(); ++i)
-        literal = literal || graph.node(i).name() == p || graph.node(i).op_type() == p;
-      std::optional<std::regex> re;
-      try {
-        re.emplace(p, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        if (!literal) throw UsageError(fmt::format("--exclude '{}' matches no node name or op type and is not a valid regex ({})", p, e.what()));
-      }
-      patterns_.push_back({p, std::move(re)});
-    }
-  }
-  std::optional<std::string> match(const onnx::NodeProto& n) const {
-    for (const auto& [p, re] : patterns_)
-      if (n.name() == p || n.op_type() == p || (re && std::regex_match(n.name(), *re))) return p;
-    return std::nullopt;
-  }
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::regex>>> patterns_;
-};
-
-// Tensors that depend on an image-like input (float, rank >= 3). Everything computed only from other
-// inputs (im_shape, scale_factor, sizes) stays float. A model without such an input (an MLP) treats
-// every float input as data.
-std::set<std::string> data_reachable(const Graph& g, std::vector<std::string>& non_image_inputs) {
-  std::set<std::string> seeds, floats;
-  for (const auto& name : g.input_names()) {
-    const auto t = g.value_type(name);
-    if (!t || t->dtype != DType::Float32) continue;
-    floats.insert(name);
-    if (!t->shape || t->shape->size() >= 3) seeds.insert(name);
-  }
-  if (seeds.empty()) seeds = floats;
-  for (const auto& name : g.input_names())
-    if (!seeds.count(name)) non_image_inputs.push_back(name);
-  std::set<std::string> reach = seeds;
-  for (int i : g.topological_order()) {
-    const auto& n = g.node(i);
-    // An If/Loop reads the tensors its bodies capture as much as its declared inputs.
-    std::vector<std::string> reads(n.input().begin(), n.input().end());
-    for (const auto& a : n.attribute()) {
-      if (a.has_g()) for (const auto& c : Graph::outer_scope_names(a.g())) reads.push_back(c);
-      for (const auto& sg : a.graphs())
-        for (const auto& c : Graph::outer_scope_names(sg)) reads.push_back(c);
-    }
-    if (std::any_of(reads.begin(), reads.end(), [&](const std::string& s) { return reach.count(s) > 0; }))
-      for (const auto& o : n.output()) reach.insert(o);
-  }
-  return reach;
 }
 
 struct ActParams {
@@ -462,51 +405,15 @@ class Planner {
     weights_.push_back(std::move(d));
   }
 
-  // Symmetric scale for a largest magnitude on the plan's weight grid ([-127, 127] or [-64, 63]).
-  double weight_scale(double max_abs) const {
-    return max_abs > 0 && w_qmax_ != 127 ? max_abs / w_qmax_ : weight_qparams(max_abs).scale;
-  }
-
-  std::vector<double> weight_scales(const Tensor& w, int64_t axis) const {
-    const auto v = w.as<float>();
-    if (opt_.weights == Granularity::PerTensor) {
-      double m = 0;
-      for (float x : v) m = std::max(m, std::fabs(static_cast<double>(x)));
-      return {weight_scale(m)};
-    }
-    const int64_t channels = w.shape[axis];
-    int64_t inner = 1;
-    for (size_t d = axis + 1; d < w.shape.size(); ++d) inner *= w.shape[d];
-    std::vector<double> m(channels, 0.0);
-    for (size_t idx = 0; idx < v.size(); ++idx) {
-      const int64_t c = (static_cast<int64_t>(idx) / inner) % channels;
-      m[c] = std::max(m[c], std::fabs(static_cast<double>(v[idx])));
-    }
-    std::vector<double> s;
-    for (double x : m) s.push_back(weight_scale(x));
-    return s;
-  }
-
-  // Weight scales of a compute node. A channel whose weights are (almost) all zero gets a tiny scale, and
-  // its bias / (s_in * s_w[c]) then overflows int32 (PP-OCRv4 det has a channel of denormal weights):
-  // such a scale is raised until the int32 bias fits with headroom (|b_q| <= 2^30). The channel's
-  // weights round to 0 either way, so nothing is lost, and ORT can fuse the node. `raised` counts them.
+  // Weight scales of a compute node, with the int32-bias guard (quant/weight_scales.h). `raised` counts
+  // the channels whose scale was raised.
   std::vector<double> node_weight_scales(const onnx::NodeProto& n, int* raised = nullptr) {
-    std::vector<double> sw = weight_scales(tensor_from_proto(*stored(n.input(1))), weight_axis(n));
+    std::vector<double> sw = symmetric_weight_scales(tensor_from_proto(*stored(n.input(1))), weight_axis(n), opt_.weights, w_qmax_);
     if (n.input_size() < 3 || n.input(2).empty()) return sw;
     const auto s_in = act_params(n.input(0));
-    if (!s_in || !(s_in->scale > 0)) return sw;
-    const Tensor b = tensor_from_proto(*stored(n.input(2)));
-    const auto bv = b.as<float>();
-    constexpr double kBiasHeadroom = 1073741824.0;  // 2^30
-    for (size_t c = 0; c < bv.size(); ++c) {
-      double& s = sw[sw.size() == 1 ? 0 : c];
-      const double floor = std::fabs(static_cast<double>(bv[c])) / (s_in->scale * kBiasHeadroom);
-      if (s < floor) {
-        s = floor;
-        if (raised) ++*raised;
-      }
-    }
+    if (!s_in) return sw;
+    const int r = raise_scales_for_int32_bias(sw, tensor_from_proto(*stored(n.input(2))), s_in->scale);
+    if (raised) *raised = r;
     return sw;
   }
 
