@@ -129,6 +129,31 @@ TEST(QuantizeCorpus, TransformerKeepsAttentionScoresAndLayerNormFloat) {
   EXPECT_GT(o.cosine, 0.99);
 }
 
+TEST(QuantizeCorpus, DryRunPlanNamesTheTargetCpuAndTheHead) {
+  // --target-cpu avx2 plans for a machine without VNNI: 7-bit weights by default, and the plan says why;
+  // --keep-fp32-head keeps squeezenet's classifier Conv (and the pooling after it) in float.
+  ONNXQ_REQUIRE_CORPUS();
+  test::TempDir dir;
+  auto r = test::run_cli("quantize " + (test::corpus_dir() / "torch/squeezenet1_1.onnx").string() + " --static-int8 -i " +
+                         (test::corpus_dir() / "data/imagenet224/calib.npy").string() +
+                         " -n 2 --dry-run --target-cpu avx2 --keep-fp32-head --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto plan = nlohmann::json::parse(r.out).at("plan");
+  EXPECT_EQ(plan.at("target_cpu").at("isa"), "avx2");
+  EXPECT_EQ(plan.at("target_cpu").at("source"), "--target-cpu");
+  EXPECT_EQ(plan.at("reduce_range").at("enabled"), true);
+  int head = 0;
+  for (const auto& n : plan.at("nodes"))
+    if (n.at("reason").get<std::string>().rfind("protected: --keep-fp32-head", 0) == 0) ++head;
+  EXPECT_EQ(head, 4);  // classifier Conv, Relu, GlobalAveragePool, Flatten
+  for (const auto& t : plan.at("tensors")) {
+    if (t.at("role") == "weight") EXPECT_EQ(t.at("integer_range"), nlohmann::json({-64, 63}));
+  }
+  auto bad = test::run_cli("quantize " + (test::corpus_dir() / "torch/squeezenet1_1.onnx").string() +
+                           " --static-int8 --ranges x.json --dry-run --reduce-range --no-reduce-range");
+  EXPECT_NE(bad.exit_code, 0);
+}
+
 TEST(QuantizeCorpus, RangesOfAnotherModelAreRefusedAndNothingIsWritten) {
   ONNXQ_REQUIRE_CORPUS();
   test::TempDir dir;
