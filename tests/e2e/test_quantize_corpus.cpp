@@ -147,7 +147,9 @@ TEST(QuantizeCorpus, DryRunPlanNamesTheTargetCpuAndTheHead) {
     if (n.at("reason").get<std::string>().rfind("protected: --keep-fp32-head", 0) == 0) ++head;
   EXPECT_EQ(head, 4);  // classifier Conv, Relu, GlobalAveragePool, Flatten
   for (const auto& t : plan.at("tensors")) {
-    if (t.at("role") == "weight") EXPECT_EQ(t.at("integer_range"), nlohmann::json({-64, 63}));
+    if (t.at("role") == "weight") {
+      EXPECT_EQ(t.at("integer_range"), nlohmann::json({-64, 63}));
+    }
   }
   auto bad = test::run_cli("quantize " + (test::corpus_dir() / "torch/squeezenet1_1.onnx").string() +
                            " --static-int8 --ranges x.json --dry-run --reduce-range --no-reduce-range");
