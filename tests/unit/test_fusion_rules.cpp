@@ -34,8 +34,8 @@ struct Sandwich {
 };
 
 template <class Middle>
-Sandwich conv_sandwich(Middle middle, float input_scale = 1.f) {
-  GraphBuilder b(13);
+Sandwich conv_sandwich(Middle middle, float input_scale = 1.f, int64_t opset = 13) {
+  GraphBuilder b(opset);
   b.input("x", DType::Float32, {1, kC, 8, 8});
   b.output("y", DType::Float32);
   b.initializer("W_in", random_float_tensor({kC, kC, 3, 3}, 1, -0.3f, 0.3f));
@@ -91,6 +91,22 @@ TEST(FusionRules, ClipReluSixFoldsIntoConv) {
   ASSERT_NE(r.q.plan.activation("b"), nullptr);
   EXPECT_LE(static_cast<float>(r.q.plan.activation("b")->scales[0]) * 255.f, 6.f + std::numeric_limits<float>::epsilon());
   EXPECT_EQ(r.q.plan.activation("a"), nullptr);  // no Q in front of the Clip
+  EXPECT_EQ(count_ops(r.optimized, "Clip"), 0);
+  EXPECT_EQ(count_ops(r.optimized, "QLinearConv"), 2);
+  EXPECT_GT(r.cosine, 0.99);
+}
+
+TEST(FusionRules, ClipFoldsAtTheNewestOpsetToo) {
+  // QuantizeLinear changed version at opsets 19 and 21; ORT 1.30's ClipQuantFusion still recognises it.
+  const Sandwich s = conv_sandwich(
+      [](GraphBuilder& b) {
+        b.initializer("lo", make_float_tensor({}, {0.f}));
+        b.initializer("hi", make_float_tensor({}, {6.f}));
+        b.node("Clip", {"a", "lo", "hi"}, {"b"}, "relu6");
+      },
+      8.f, 21);
+  const Quantized r = quantize_and_optimize(s);
+  EXPECT_EQ(node_decision(r.q.plan, "relu6").rule, "clip_folded");
   EXPECT_EQ(count_ops(r.optimized, "Clip"), 0);
   EXPECT_EQ(count_ops(r.optimized, "QLinearConv"), 2);
   EXPECT_GT(r.cosine, 0.99);
@@ -348,4 +364,31 @@ TEST(FusionRules, HardSigmoidBehindAConvFoldsAsAClip) {
   EXPECT_EQ(count_ops(r.optimized, "QLinearConv"), 2);
   EXPECT_EQ(r.report.dequantize_at_runtime, 1);
   EXPECT_GT(r.cosine, 0.99);
+}
+
+TEST(FusionRules, OrtRunsAQdqConvTransposeInFloat) {
+  // Why ConvTranspose has no rule: written by hand with per-channel int8 weights on axis 1 (its output
+  // channels), DQ -> ConvTranspose -> Q is left as is by ORT 1.30's CPU EP (no integer ConvTranspose), so
+  // its Q/DQ would only cost time.
+  GraphBuilder b(13);
+  b.input("x", DType::Float32, {1, 4, 8, 8});
+  b.output("y", DType::Float32);
+  b.initializer("s", make_float_tensor({}, {0.02f}));
+  Tensor zp(DType::UInt8, {});
+  zp.as<uint8_t>()[0] = 128;
+  b.initializer("zp", zp);
+  Tensor w(DType::Int8, {4, 6, 2, 2});
+  for (size_t i = 0; i < w.as<int8_t>().size(); ++i) w.as<int8_t>()[i] = static_cast<int8_t>(static_cast<int>(i % 15) - 7);
+  b.initializer("Wq", w);
+  b.initializer("Ws", random_float_tensor({6}, 5, 0.01f, 0.02f));
+  b.initializer("Wz", Tensor(DType::Int8, {6}));
+  b.node("QuantizeLinear", {"x", "s", "zp"}, {"xq"});
+  b.node("DequantizeLinear", {"xq", "s", "zp"}, {"xd"});
+  GraphBuilder::attr_int(b.node("DequantizeLinear", {"Wq", "Ws", "Wz"}, {"wd"}), "axis", 1);
+  GraphBuilder::attr_ints(b.node("ConvTranspose", {"xd", "wd"}, {"t"}, "deconv"), "strides", {2, 2});
+  b.node("QuantizeLinear", {"t", "s", "zp"}, {"tq"});
+  b.node("DequantizeLinear", {"tq", "s", "zp"}, {"y"});
+  const Model optimized = optimized_graph(b.build());
+  EXPECT_EQ(count_ops(optimized, "ConvTranspose"), 1);
+  for (const auto& n : optimized.proto().graph().node()) EXPECT_EQ(find_integer_kernel(n.domain(), n.op_type()), nullptr) << n.op_type();
 }
