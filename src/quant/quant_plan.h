@@ -63,7 +63,9 @@ struct QuantPlan {
   bool reduce_range = false;      // 7-bit weights [-64, 63]
   std::string reduce_range_reason;
   std::vector<NodeDecision> nodes;     // in topological order
-  std::vector<TensorDecision> tensors; // activations in topological order, then weights/biases per consumer
+  // Activations in topological order, then weights/biases/constants per consumer, then the float tensors
+  // with the reason they stay float.
+  std::vector<TensorDecision> tensors;
 
   const TensorDecision* activation(const std::string& tensor) const;  // nullptr when not quantized
   int quantized_node_count() const;
