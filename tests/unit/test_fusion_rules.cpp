@@ -392,3 +392,28 @@ TEST(FusionRules, OrtRunsAQdqConvTransposeInFloat) {
   EXPECT_EQ(count_ops(optimized, "ConvTranspose"), 1);
   for (const auto& n : optimized.proto().graph().node()) EXPECT_EQ(find_integer_kernel(n.domain(), n.op_type()), nullptr) << n.op_type();
 }
+
+TEST(FusionRules, ExpandAndTileRunOnUint8) {
+  // a[1,8,8,8] -> Slice to [1,8,1,8] -> Expand back to [1,8,8,8]; a -> Slice to [1,8,4,8] -> Tile x2 on H;
+  // the two meet in a QLinearAdd.
+  const Sandwich s = conv_sandwich([](GraphBuilder& b) {
+    b.initializer_i64("s0", {0}, {1});
+    b.initializer_i64("e1", {1}, {1});
+    b.initializer_i64("e4", {4}, {1});
+    b.initializer_i64("ax", {2}, {1});
+    b.node("Slice", {"a", "s0", "e1", "ax"}, {"row"}, "row");
+    b.initializer_i64("shape", {1, kC, 8, 8}, {4});
+    b.node("Expand", {"row", "shape"}, {"ex"}, "expand");
+    b.node("Slice", {"a", "s0", "e4", "ax"}, {"half"}, "half");
+    b.initializer_i64("reps", {1, 1, 2, 1}, {4});
+    b.node("Tile", {"half", "reps"}, {"tl"}, "tile");
+    b.node("Add", {"ex", "tl"}, {"b"}, "add");
+  });
+  const Quantized r = quantize_and_optimize(s);
+  EXPECT_EQ(status_of(r.report, "expand"), FusionStatus::Int8);
+  EXPECT_EQ(status_of(r.report, "tile"), FusionStatus::Int8);
+  EXPECT_EQ(count_ops(r.optimized, "QLinearAdd"), 1);
+  EXPECT_EQ(count_ops(r.optimized, "QLinearConv"), 2);
+  EXPECT_EQ(r.report.dequantize_at_runtime, 1);
+  EXPECT_GT(r.cosine, 0.99);
+}
