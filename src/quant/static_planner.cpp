@@ -299,13 +299,26 @@ class Planner {
   // point = grid minimum. Clip: [s*(qmin-zp), s*(qmax-zp)] inside [min, max] up to float epsilon, checked
   // in float as ORT does; the calibrated scale is nudged down by a few ulps when rounding pushes the top
   // of the grid just past the Clip's max (a range calibrated at exactly 6.0 for ReLU6).
+  //
+  // With int8 symmetric activations a Relu/Clip(0, x) output would get zero point 0, which is not the
+  // grid minimum, so ORT would keep the Relu and the op in front would not fuse. Such a non-negative
+  // tensor gets int8 with zero point -128 instead (scale max/255): still int8, and twice the resolution.
   std::optional<ActParams> fold_params(const onnx::NodeProto& act) {
     auto p = act_params(act.output(0));
     if (!p) return std::nullopt;
     const auto [qmin, qmax] = q_grid();
-    if (act.op_type() == "Relu") return p->zero_point == qmin ? p : std::nullopt;
-    const auto bounds = clip_bounds(act);
+    const auto bounds = act.op_type() == "Clip" ? clip_bounds(act) : std::pair{0.f, std::numeric_limits<float>::infinity()};
     if (!bounds) return std::nullopt;
+    // The op guarantees non-negative values; an int8 symmetric range is [-max, max] with max = max|x|.
+    const auto r = ranges_.find(act.output(0));
+    const bool non_negative_int8 = opt_.activations == QuantTarget::Int8Symmetric && bounds->first >= 0.f && !acts_.count(act.output(0)) &&
+                                   r != ranges_.end() && r->second.max > 0;
+    if (non_negative_int8) p = ActParams{r->second.max / 255.0, qmin};
+    if (act.op_type() == "Relu") {
+      if (p->zero_point != qmin) return std::nullopt;
+      if (non_negative_int8) overrides_[act.output(0)] = *p;
+      return p;
+    }
     float s = static_cast<float>(p->scale);
     for (int tries = 0; tries < 16; ++tries) {
       const float lower = s * static_cast<float>(qmin - p->zero_point), upper = s * static_cast<float>(qmax - p->zero_point);

@@ -401,3 +401,24 @@ TEST(StaticQuant, ChannelOfNearZeroWeightsGetsABiasSafeScale) {
   EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearConv"), 1);
   EXPECT_GT(cosine_vs_fp32(m.model, q.model, m.samples), 0.99);
 }
+
+TEST(StaticQuant, Int8ActivationsFoldReluWithZeroPointAtTheGridMinimum) {
+  // Symmetric int8 would give the Relu output zero point 0, and ORT keeps a Relu unless the Q's zero
+  // point is the grid minimum: the non-negative tensor gets zero point -128 (scale max/255) instead.
+  const Built m = conv_relu_conv(3, 1);
+  const auto ranges = minmax_ranges(m.model, m.samples);
+  StaticPlanOptions opt = kVnni;
+  opt.activations = QuantTarget::Int8Symmetric;
+  StaticQuantization q = quantize_static(m.model, ranges, opt);
+  EXPECT_EQ(node_decision(q.plan, "relu1").rule, "relu_folded");
+  const TensorDecision* r1 = q.plan.activation("r1");
+  ASSERT_NE(r1, nullptr);
+  EXPECT_EQ(r1->dtype, DType::Int8);
+  EXPECT_EQ(r1->zero_points[0], -128);
+  EXPECT_DOUBLE_EQ(r1->scales[0], ranges.at("r1").max / 255.0);
+  EXPECT_EQ(q.plan.activation("x")->zero_points[0], 0);  // everything else stays symmetric
+  const Model optimized = optimized_graph(q.model);
+  EXPECT_EQ(count_ops(optimized, "Relu"), 0);
+  EXPECT_EQ(count_ops(optimized, "QLinearConv"), 1);
+  EXPECT_GT(cosine_vs_fp32(m.model, q.model, m.samples), 0.99);
+}
