@@ -34,6 +34,9 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
   auto method = std::make_shared<std::string>("minmax");
   auto activation = std::make_shared<std::string>("uint8");
   auto ranges = std::make_shared<std::string>();
+  auto target_cpu = std::make_shared<std::string>("auto");
+  auto reduce_range = std::make_shared<bool>(false);
+  auto no_reduce_range = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("quantize", "Quantize a model (static INT8, QDQ) from a ranges file or calibration data");
   cmd->add_option("model", req->model, "ONNX model file (FP32)")->required();
   cmd->add_option("-o,--output", req->output, "Quantized model to write");
@@ -47,6 +50,14 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
   cmd->add_flag("--per-tensor", *per_tensor, "One scale per weight tensor instead of per output channel");
   cmd->add_option("--activation-type", *activation, "uint8 (asymmetric, default) or int8 (symmetric)")->check(CLI::IsMember({"uint8", "int8"}));
   cmd->add_option("--exclude", req->plan.exclude, "Keep in float: node name, op type, or regex over node names (repeatable)");
+  cmd->add_option("--target-cpu", *target_cpu, "CPU the model will run on: auto (this machine), avx2, avx-vnni, avx512-vnni")
+      ->check(CLI::IsMember({"auto", "avx2", "avx-vnni", "avx512-vnni"}));
+  auto* rr = cmd->add_flag("--reduce-range", *reduce_range, "7-bit weights [-64, 63] (default when the target CPU has no VNNI)");
+  cmd->add_flag("--no-reduce-range", *no_reduce_range, "8-bit weights [-127, 127] even without VNNI")->excludes(rr);
+  cmd->add_flag("--keep-fp32-head", req->plan.keep_fp32_head, "Keep the last Conv/Gemm/MatMul before each output, and what follows, in float");
+  cmd->add_flag("--quantize-softmax", req->plan.quantize_softmax, "Quantize Softmax (QLinearSoftmax); protected by default");
+  cmd->add_flag("--quantize-attention", req->plan.quantize_attention, "Quantize attention score chains; protected by default");
+  cmd->add_flag("--quantize-layernorm", req->plan.quantize_layer_norm, "Quantize decomposed LayerNorm chains; protected by default");
   cmd->add_option("--report", req->report_html, "Write an HTML validation page of the result against FP32 (on the -i data, or synthetic)");
   cmd->add_option("--report-samples", req->report_samples, "Samples the --report validation uses")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", req->exec.intra_op_threads, "ORT intra-op threads for calibration and verification")->check(CLI::NonNegativeNumber);
@@ -67,6 +78,8 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
       req->mode = *dry_run ? QuantizeMode::DryRun : QuantizeMode::Write;
       req->plan.weights = *per_tensor ? Granularity::PerTensor : Granularity::PerChannel;
       req->plan.activations = *activation == "int8" ? QuantTarget::Int8Symmetric : QuantTarget::UInt8Asymmetric;
+      req->plan.target_cpu = *parse_cpu_target(*target_cpu);
+      req->plan.reduce_range = *reduce_range ? ReduceRange::On : *no_reduce_range ? ReduceRange::Off : ReduceRange::Auto;
       req->range.method = *parse_method(*method);
       req->command_line = command_line();
       if (global.format == OutputFormat::Json || global.quiet) req->progress = ProgressMode::Off;

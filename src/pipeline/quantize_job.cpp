@@ -12,7 +12,9 @@
 #include "core/errors.h"
 #include "core/sha256.h"
 #include "pipeline/calibrate_job.h"
+#include "rewrite/div_by_constant_to_mul.h"
 #include "rewrite/extract_constants.h"
+#include "rewrite/hard_sigmoid_to_clip.h"
 #include "rewrite/insert_qdq.h"
 #include "rewrite/quantize_weights.h"
 #include "rewrite/remove_dead_nodes.h"
@@ -58,6 +60,8 @@ StaticQuantization quantize_static(const Model& fp32, const std::map<std::string
   // Paddle exports keep weights in Constant nodes: as initializers the planner sees them as weights.
   s.passes.push_back(ExtractConstants().run(s.model));
   s.passes.push_back(UpgradeOpset(kMinOpset).run(s.model));
+  s.passes.push_back(DivByConstantToMul().run(s.model));  // ORT has QLinearMul, no integer Div
+  s.passes.push_back(HardSigmoidToClip().run(s.model));   // a Clip folds into QLinearConv, HardSigmoid cannot
   s.plan = plan_static_int8(s.model, ranges, options);
   s.passes.push_back(QuantizeWeights(s.plan).run(s.model));
   s.passes.push_back(InsertQdq(s.plan).run(s.model));

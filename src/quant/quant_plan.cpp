@@ -10,6 +10,7 @@ const char* tensor_role_name(TensorRole role) {
     case TensorRole::Activation: return "activation";
     case TensorRole::Weight: return "weight";
     case TensorRole::Bias: return "bias";
+    case TensorRole::Constant: return "constant";
   }
   return "float";
 }
@@ -45,12 +46,15 @@ nlohmann::json plan_to_json(const QuantPlan& plan) {
       if (t.granularity == Granularity::PerChannel) j["axis"] = t.axis;
       j["scales"] = t.scales;
       j["zero_points"] = t.zero_points;
+      if (t.qmax > t.qmin) j["integer_range"] = {t.qmin, t.qmax};
     }
     if (!t.same_as.empty()) j["same_as"] = t.same_as;
     tensors.push_back(std::move(j));
   }
   return {{"activation_type", plan.activation_type},
           {"weight_granularity", plan.weight_granularity},
+          {"target_cpu", {{"isa", plan.target_cpu}, {"source", plan.target_cpu_source}}},
+          {"reduce_range", {{"enabled", plan.reduce_range}, {"reason", plan.reduce_range_reason}}},
           {"quantized_nodes", plan.quantized_node_count()},
           {"nodes", nodes},
           {"tensors", tensors}};

@@ -23,6 +23,7 @@ enum class TensorRole {
   Activation,  // QuantizeLinear -> DequantizeLinear inserted after it
   Weight,      // stored as int8, read through DequantizeLinear
   Bias,        // stored as int32 (scale = input scale x weight scale, zero point 0)
+  Constant,    // constant operand of Add/Mul: stored like an activation (uint8/int8), read through a DQ
 };
 const char* tensor_role_name(TensorRole role);  // "float", "activation", "weight", "bias"
 
@@ -39,6 +40,7 @@ struct TensorDecision {
   int64_t axis = 0;                  // per-channel axis of the DequantizeLinear
   std::vector<double> scales;        // one, or one per channel along `axis`
   std::vector<int32_t> zero_points;  // same length as scales
+  int32_t qmin = 0, qmax = 0;        // Weight/Constant: integer grid ([-127, 127]; [-64, 63] with reduce range)
   std::string same_as;               // Activation: shares scale/zp with this tensor (pass-through rule)
   std::string reason;
 };
@@ -55,8 +57,15 @@ struct NodeDecision {
 struct QuantPlan {
   std::string activation_type;  // "uint8_asymmetric" / "int8_symmetric"
   std::string weight_granularity;  // "per_channel" / "per_tensor"
+  // The CPU the plan is made for (quant/cpu_features.h) and the weight grid it implies.
+  std::string target_cpu;         // "avx2", "avx-vnni", "avx512-vnni" (resolved, never "auto")
+  std::string target_cpu_source;  // "detected on this machine" / "--target-cpu"
+  bool reduce_range = false;      // 7-bit weights [-64, 63]
+  std::string reduce_range_reason;
   std::vector<NodeDecision> nodes;     // in topological order
-  std::vector<TensorDecision> tensors; // activations in topological order, then weights/biases per consumer
+  // Activations in topological order, then weights/biases/constants per consumer, then the float tensors
+  // with the reason they stay float.
+  std::vector<TensorDecision> tensors;
 
   const TensorDecision* activation(const std::string& tensor) const;  // nullptr when not quantized
   int quantized_node_count() const;

@@ -17,7 +17,7 @@ namespace onnxquant {
 
 namespace {
 
-bool is_param(const TensorDecision& d) { return d.role == TensorRole::Weight || d.role == TensorRole::Bias; }
+bool is_param(const TensorDecision& d) { return d.role == TensorRole::Weight || d.role == TensorRole::Bias || d.role == TensorRole::Constant; }
 
 // Integer values of one decision, channel c = (index / inner) % channels along d.axis.
 Tensor quantize_param(const Tensor& w, const TensorDecision& d) {
@@ -33,8 +33,15 @@ Tensor quantize_param(const Tensor& w, const TensorDecision& d) {
   }
   for (size_t i = 0; i < v.size(); ++i) {
     const size_t c = d.granularity == Granularity::PerChannel ? (i / inner) % channels : 0;
-    if (d.role == TensorRole::Weight) {
-      q.as<int8_t>()[i] = static_cast<int8_t>(quantize_value(v[i], {d.scales[c], 0, -127, 127}));
+    if (d.role == TensorRole::Weight || d.role == TensorRole::Constant) {
+      // The plan's grid: [-127, 127] or [-64, 63] (reduce range) for weights, the activation grid for
+      // Add/Mul constants. A plan without one (older plan files) means the symmetric int8 weight grid.
+      const bool has_grid = d.qmax > d.qmin;
+      const QuantParams p{d.scales[c], d.zero_points[c], has_grid ? d.qmin : -127, has_grid ? d.qmax : 127};
+      const int32_t x = quantize_value(v[i], p);
+      if (d.dtype == DType::UInt8) q.as<uint8_t>()[i] = static_cast<uint8_t>(x);
+      else if (d.dtype == DType::Int8) q.as<int8_t>()[i] = static_cast<int8_t>(x);
+      else throw InternalError("plan stores '" + d.tensor + "' as " + dtype_name(d.dtype) + ", expected uint8 or int8");
     } else {
       const double x = std::nearbyint(static_cast<double>(v[i]) / d.scales[c]);
       if (!(std::fabs(x) <= 2147483647.0)) throw InternalError("bias '" + d.tensor + "' overflows int32 although the planner checked it");
@@ -58,8 +65,12 @@ PassReport QuantizeWeights::apply(Model& model) const {
   NameAllocator names(g);
   // Consumers are found by their first output: unique in SSA form, and present on unnamed nodes too.
   std::map<std::string, int> by_output;
-  for (int i = 0; i < g.node_size(); ++i)
-    if (g.node(i).output_size()) by_output.emplace(g.node(i).output(0), i);
+  std::map<std::string, std::string> identity_source;  // Identity output -> its input
+  for (int i = 0; i < g.node_size(); ++i) {
+    const auto& n = g.node(i);
+    if (n.output_size()) by_output.emplace(n.output(0), i);
+    if (n.op_type() == "Identity" && n.domain().empty() && n.input_size() == 1 && n.output_size() == 1) identity_source.emplace(n.output(0), n.input(0));
+  }
   using Key = std::tuple<std::string, int, int64_t, std::vector<double>>;
   std::map<Key, std::string> copies;  // identical decisions -> DequantizeLinear output
   std::vector<onnx::NodeProto> dq_nodes;
@@ -76,9 +87,12 @@ PassReport QuantizeWeights::apply(Model& model) const {
     const Key key{d.tensor, static_cast<int>(d.dtype), d.axis, d.scales};
     auto copy = copies.find(key);
     if (copy == copies.end()) {
+      // The planner reads a constant through an Identity of an initializer as that initializer.
+      const auto id = identity_source.find(d.tensor);
+      const std::string& source = id == identity_source.end() ? d.tensor : id->second;
       const onnx::TensorProto* src = nullptr;
       for (const auto& t : g.initializer())
-        if (t.name() == d.tensor) src = &t;
+        if (t.name() == source) src = &t;
       if (!src) throw InternalError("plan quantizes '" + d.tensor + "', which is not an initializer");
       const Tensor q = quantize_param(tensor_from_proto(*src), d);
       const std::string q_name = names.unique(d.tensor + "_quantized");

@@ -1,6 +1,7 @@
-// Rule: every Weight / Bias decision of the plan becomes an integer initializer (int8 weights, int32
-// biases) read through a DequantizeLinear (with `axis` when per-channel), and its consumer's input is
-// pointed at the DequantizeLinear's output. Values: w_q = clamp(round_half_even(w / s[c]), -127, 127);
+// Rule: every Weight / Bias / Constant decision of the plan becomes an integer initializer (int8 weights,
+// int32 biases, uint8/int8 Add/Mul constants) read through a DequantizeLinear (with `axis` when
+// per-channel), and its consumer's input is pointed at the DequantizeLinear's output. Values:
+// w_q = clamp(round_half_even(w / s[c]) + zp[c], qmin, qmax) on the plan's grid ([-127, 127] by default);
 // b_q = round_half_even(b / (s_in * s_w[c])) (the planner checked the int32 range). Identical decisions
 // for a shared weight (same tensor, dtype, axis and scales) share one quantized copy; the float original is
 // never edited and stays for any float consumer (remove_dead_nodes drops it when nothing reads it).

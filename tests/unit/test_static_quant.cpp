@@ -15,71 +15,20 @@
 #include "pipeline/quantize_job.h"
 #include "rewrite/expose_tensors.h"
 #include "support/graph_builder.h"
+#include "support/static_quant_helpers.h"
 
 using namespace onnxquant;
-using onnxquant::test::GraphBuilder;
-using onnxquant::test::random_float_tensor;
+using namespace onnxquant::test;
 
 namespace {
 
-// Calibration stand-in: min/max (always including 0) of every float tensor over the samples.
-std::map<std::string, Range> minmax_ranges(const Model& model, const std::vector<NamedTensors>& samples) {
-  Model exposed = model.clone();
-  ExposeTensors(intermediate_tensor_names(exposed)).run(exposed);
-  Executor ex(exposed);
-  std::map<std::string, Range> ranges;
-  auto observe = [&](const std::string& name, const Tensor& t) {
-    if (t.dtype != DType::Float32) return;
-    Range& r = ranges[name];
-    for (float v : t.as<float>()) { r.min = std::min(r.min, double(v)); r.max = std::max(r.max, double(v)); }
-  };
-  for (const auto& s : samples) {
-    for (const auto& [n, t] : s) observe(n, t);
-    for (const auto& [n, t] : ex.run(s)) observe(n, t);
-  }
-  return ranges;
+// A VNNI target, so that weights use the full [-127, 127] grid whatever machine runs the tests.
+StaticPlanOptions for_cpu(CpuTarget cpu) {
+  StaticPlanOptions o;
+  o.target_cpu = cpu;
+  return o;
 }
-
-std::vector<NamedTensors> random_samples(const std::string& input, const Shape& shape, int count) {
-  std::vector<NamedTensors> out;
-  for (int i = 0; i < count; ++i) out.push_back({{input, random_float_tensor(shape, 100 + i)}});
-  return out;
-}
-
-int count_ops(const Model& m, const std::string& op_type) {
-  int n = 0;
-  for (const auto& node : m.proto().graph().node()) n += node.op_type() == op_type;
-  return n;
-}
-
-double cosine_vs_fp32(const Model& fp32, const Model& q, const std::vector<NamedTensors>& samples) {
-  Executor a(fp32), b(q);
-  CompareAccumulator acc;
-  for (const auto& s : samples) {
-    const auto x = a.run(s), y = b.run(s);
-    for (const auto& [n, t] : x) acc.add(t, y.at(n), n);
-  }
-  return acc.stats().cosine;
-}
-
-const NodeDecision& node_decision(const QuantPlan& p, const std::string& name) {
-  for (const auto& n : p.nodes)
-    if (n.node == name) return n;
-  throw std::runtime_error("no decision for node " + name);
-}
-
-std::vector<const TensorDecision*> param_decisions(const QuantPlan& p, const std::string& consumer, TensorRole role) {
-  std::vector<const TensorDecision*> out;
-  for (const auto& t : p.tensors)
-    if (t.consumer == consumer && t.role == role) out.push_back(&t);
-  return out;
-}
-
-Tensor initializer(const Model& m, const std::string& name) {
-  for (const auto& t : m.proto().graph().initializer())
-    if (t.name() == name) return tensor_from_proto(t);
-  throw std::runtime_error("no initializer " + name);
-}
+const StaticPlanOptions kVnni = for_cpu(CpuTarget::Avx512Vnni);
 
 // Max |w| per output channel (axis 0 of a Conv weight) / 127.
 std::vector<double> expected_scales_axis0(const Tensor& w) {
@@ -117,7 +66,7 @@ Built conv_relu_conv(int64_t channels, int64_t group) {
 TEST(StaticQuant, ConvReluPlanWeightsBiasAndFusion) {
   const Built m = conv_relu_conv(3, 1);
   const auto ranges = minmax_ranges(m.model, m.samples);
-  StaticQuantization q = quantize_static(m.model, ranges);
+  StaticQuantization q = quantize_static(m.model, ranges, kVnni);
 
   const auto& conv1 = node_decision(q.plan, "conv1");
   EXPECT_TRUE(conv1.quantized);
@@ -168,7 +117,7 @@ TEST(StaticQuant, ConvReluPlanWeightsBiasAndFusion) {
 
 TEST(StaticQuant, DepthwiseConvIsPerChannel) {
   const Built m = conv_relu_conv(8, 8);
-  StaticQuantization q = quantize_static(m.model, minmax_ranges(m.model, m.samples));
+  StaticQuantization q = quantize_static(m.model, minmax_ranges(m.model, m.samples), kVnni);
   const auto w = param_decisions(q.plan, "conv1", TensorRole::Weight);
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0]->axis, 0);
@@ -183,7 +132,7 @@ TEST(StaticQuant, DepthwiseConvIsPerChannel) {
 
 TEST(StaticQuant, PerTensorOption) {
   const Built m = conv_relu_conv(3, 1);
-  StaticQuantization q = quantize_static(m.model, minmax_ranges(m.model, m.samples), {.weights = Granularity::PerTensor});
+  StaticQuantization q = quantize_static(m.model, minmax_ranges(m.model, m.samples), [] { auto o = kVnni; o.weights = Granularity::PerTensor; return o; }());
   const auto w = param_decisions(q.plan, "conv1", TensorRole::Weight);
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0]->scales.size(), 1u);
@@ -228,7 +177,7 @@ Built matmul_like(const std::string& op, int64_t trans_b) {
 
 TEST(StaticQuant, MatMulWeightPerChannelOnLastAxis) {
   const Built m = matmul_like("MatMul", 0);
-  StaticQuantization q = quantize_static(m.model, minmax_ranges(m.model, m.samples));
+  StaticQuantization q = quantize_static(m.model, minmax_ranges(m.model, m.samples), kVnni);
   EXPECT_TRUE(node_decision(q.plan, "op1").quantized);
   const auto w = param_decisions(q.plan, "op1", TensorRole::Weight);
   ASSERT_EQ(w.size(), 1u);
@@ -243,7 +192,7 @@ TEST(StaticQuant, GemmAxisFollowsTransB) {
     SCOPED_TRACE(trans_b);
     const Built m = matmul_like("Gemm", trans_b);
     const auto ranges = minmax_ranges(m.model, m.samples);
-    StaticQuantization q = quantize_static(m.model, ranges);
+    StaticQuantization q = quantize_static(m.model, ranges, kVnni);
     const auto w = param_decisions(q.plan, "op1", TensorRole::Weight);
     ASSERT_EQ(w.size(), 1u);
     EXPECT_EQ(w[0]->axis, trans_b ? 0 : 1);
@@ -277,7 +226,7 @@ TEST(StaticQuant, SharedWeightGetsOneCopyAndBiasPerInputScale) {
   b.node("Conv", {"rb", "Wo"}, {"y"}, "conv_out");
   const Model model = b.build();
   const auto samples = random_samples("x", {1, 4, 8, 8}, 8);
-  StaticQuantization q = quantize_static(model, minmax_ranges(model, samples));
+  StaticQuantization q = quantize_static(model, minmax_ranges(model, samples), kVnni);
   const auto wa = param_decisions(q.plan, "convA", TensorRole::Weight), wb = param_decisions(q.plan, "convB", TensorRole::Weight);
   ASSERT_EQ(wa.size(), 1u);
   ASSERT_EQ(wb.size(), 1u);
@@ -302,8 +251,174 @@ TEST(StaticQuant, TensorWithoutRangeStaysFloat) {
   auto ranges = minmax_ranges(m.model, m.samples);
   ranges.erase("r1");
   ranges.erase("c1");
-  StaticQuantization q = quantize_static(m.model, ranges);
+  StaticQuantization q = quantize_static(m.model, ranges, kVnni);
   EXPECT_FALSE(node_decision(q.plan, "conv1").quantized);
   EXPECT_EQ(node_decision(q.plan, "conv1").reason, "fp32: no calibration range for output 'c1'");
   EXPECT_EQ(count_ops(q.model, "QuantizeLinear"), 0);
+}
+
+TEST(StaticQuant, IfSubgraphKeepsReadingFloatTensors) {
+  // x -> conv1 -> Relu -> r; If(cond) { then: r * 2 ; else: r captured as is } -> conv2 -> conv3 -> y.
+  // conv_cap's output 'c' is captured by the branches: ORT would not fuse conv_cap (its output has a
+  // reader that is not a Q), so it stays float; the branches read float tensors and the model runs.
+  GraphBuilder b(13);
+  b.input("x", DType::Float32, {1, 4, 8, 8});
+  b.input("cond", DType::Bool, {});
+  b.output("y", DType::Float32);
+  for (const char* w : {"W1", "W2", "W3", "Wc"}) b.initializer(w, random_float_tensor({4, 4, 1, 1}, 110 + w[1]));
+  b.node("Conv", {"x", "W1"}, {"c1"}, "conv1");
+  b.node("Relu", {"c1"}, {"r"}, "relu1");
+  b.node("Conv", {"r", "Wc"}, {"c"}, "conv_cap");
+  auto branch = [](const std::string& name, bool doubled) {
+    onnx::GraphProto g;
+    g.set_name(name);
+    auto* n = g.add_node();
+    if (doubled) {
+      n->set_op_type("Add");
+      n->add_input("c");
+      n->add_input("c");
+    } else {
+      n->set_op_type("Identity");
+      n->add_input("c");
+    }
+    n->add_output(name + "_out");
+    auto* o = g.add_output();
+    o->set_name(name + "_out");
+    o->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+    return g;
+  };
+  auto& iff = b.node("If", {"cond"}, {"sel"}, "if");
+  GraphBuilder::attr_graph(iff, "then_branch", branch("then", true));
+  GraphBuilder::attr_graph(iff, "else_branch", branch("else", false));
+  b.node("Conv", {"sel", "W2"}, {"c2"}, "conv2");
+  b.node("Conv", {"c2", "W3"}, {"y"}, "conv3");
+  const Model model = b.build();
+  std::vector<NamedTensors> samples;
+  for (int i = 0; i < 4; ++i) {
+    Tensor cond(DType::Bool, {});
+    cond.as<bool>()[0] = i % 2 == 0;
+    samples.push_back({{"x", random_float_tensor({1, 4, 8, 8}, 120 + i)}, {"cond", cond}});
+  }
+  StaticQuantization q = quantize_static(model, minmax_ranges(model, samples), kVnni);
+  EXPECT_TRUE(node_decision(q.plan, "conv1").quantized);
+  EXPECT_FALSE(node_decision(q.plan, "conv_cap").quantized);
+  EXPECT_NE(node_decision(q.plan, "conv_cap").reason.find("read inside a subgraph"), std::string::npos);
+  EXPECT_TRUE(node_decision(q.plan, "conv2").quantized);
+  EXPECT_NO_THROW(onnx::checker::check_model(q.model.proto()));
+  EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearConv"), 2);  // conv1, conv2
+  EXPECT_GT(cosine_vs_fp32(model, q.model, samples), 0.99);
+}
+
+TEST(StaticQuant, TargetCpuWithoutVnniReducesTheWeightRange) {
+  const Built m = conv_relu_conv(3, 1);
+  const auto ranges = minmax_ranges(m.model, m.samples);
+  StaticQuantization avx2 = quantize_static(m.model, ranges, for_cpu(CpuTarget::Avx2));
+  EXPECT_EQ(avx2.plan.target_cpu, "avx2");
+  EXPECT_EQ(avx2.plan.target_cpu_source, "--target-cpu");
+  EXPECT_TRUE(avx2.plan.reduce_range);
+  EXPECT_EQ(avx2.plan.reduce_range_reason.rfind("on: avx2 has no VNNI", 0), 0u);
+  const auto w = param_decisions(avx2.plan, "conv1", TensorRole::Weight);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0]->qmin, -64);
+  EXPECT_EQ(w[0]->qmax, 63);
+  EXPECT_EQ(w[0]->reason, "int8 per-channel axis 0 (Conv weight, 7-bit [-64, 63] (reduce range))");
+  const Tensor w1 = initializer(m.model, "W1");
+  const auto want = expected_scales_axis0(w1);
+  for (size_t c = 0; c < want.size(); ++c) EXPECT_DOUBLE_EQ(w[0]->scales[c], want[c] * 127.0 / 63.0);
+  const Tensor wq = initializer(avx2.model, "W1_quantized");
+  int8_t lo = 0, hi = 0;
+  for (int8_t v : wq.as<int8_t>()) lo = std::min(lo, v), hi = std::max(hi, v);
+  EXPECT_GE(lo, -64);
+  EXPECT_EQ(hi, 63);  // some channel's largest weight is positive and lands on the top of the grid
+  EXPECT_EQ(count_ops(optimized_graph(avx2.model), "QLinearConv"), 1);
+  EXPECT_GT(cosine_vs_fp32(m.model, avx2.model, m.samples), 0.99);
+
+  StaticQuantization vnni = quantize_static(m.model, ranges, kVnni);
+  EXPECT_FALSE(vnni.plan.reduce_range);
+  EXPECT_EQ(vnni.plan.reduce_range_reason, "off: avx512-vnni sums u8 x s8 products in int32 (VNNI), 8-bit weights cannot saturate");
+  StaticPlanOptions on = kVnni;
+  on.reduce_range = ReduceRange::On;
+  StaticQuantization forced = quantize_static(m.model, ranges, on);
+  EXPECT_TRUE(forced.plan.reduce_range);
+  const auto json = plan_to_json(avx2.plan);
+  EXPECT_EQ(json.at("target_cpu").at("isa"), "avx2");
+  EXPECT_EQ(json.at("reduce_range").at("enabled"), true);
+}
+
+TEST(StaticQuant, TargetCpuAutoIsDetected) {
+  const CpuTarget t = detect_cpu_target();
+  EXPECT_NE(t, CpuTarget::Auto);
+  EXPECT_EQ(resolve_cpu_target(CpuTarget::Auto), t);
+  EXPECT_EQ(parse_cpu_target("avx-vnni"), CpuTarget::AvxVnni);
+  EXPECT_FALSE(parse_cpu_target("sse4").has_value());
+  const Built m = conv_relu_conv(3, 1);
+  StaticQuantization q = quantize_static(m.model, minmax_ranges(m.model, m.samples));
+  EXPECT_EQ(q.plan.target_cpu, cpu_target_name(t));
+  EXPECT_EQ(q.plan.target_cpu_source, "detected on this machine (cpuid)");
+  EXPECT_EQ(q.plan.reduce_range, t == CpuTarget::Avx2);
+}
+
+TEST(StaticQuant, BiasSharedThroughIdentityIsQuantized) {
+  // PyTorch's exporter shares equal biases through Identity nodes (squeezenet1_1: 18 of 26 Convs).
+  GraphBuilder b(13);
+  b.input("x", DType::Float32, {1, 4, 8, 8});
+  b.output("y", DType::Float32);
+  b.initializer("W1", random_float_tensor({4, 4, 1, 1}, 130));
+  b.initializer("W2", random_float_tensor({4, 4, 1, 1}, 131));
+  b.initializer("B", random_float_tensor({4}, 132, -0.2f, 0.2f));
+  b.node("Identity", {"B"}, {"B_shared"}, "share_bias");
+  b.node("Conv", {"x", "W1", "B"}, {"c1"}, "conv1");
+  b.node("Relu", {"c1"}, {"r1"}, "relu1");
+  b.node("Conv", {"r1", "W2", "B_shared"}, {"c2"}, "conv2");
+  b.node("Relu", {"c2"}, {"r2"}, "relu2");
+  b.node("Conv", {"r2", "W2"}, {"y"}, "conv_out");
+  const Model model = b.build();
+  const auto samples = random_samples("x", {1, 4, 8, 8}, 4);
+  StaticQuantization q = quantize_static(model, minmax_ranges(model, samples), kVnni);
+  EXPECT_TRUE(node_decision(q.plan, "conv2").quantized) << node_decision(q.plan, "conv2").reason;
+  ASSERT_EQ(param_decisions(q.plan, "conv2", TensorRole::Bias).size(), 1u);
+  EXPECT_EQ(count_ops(q.model, "Identity"), 0);  // nothing reads it any more
+  EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearConv"), 2);
+  EXPECT_GT(cosine_vs_fp32(model, q.model, samples), 0.99);
+}
+
+TEST(StaticQuant, ChannelOfNearZeroWeightsGetsABiasSafeScale) {
+  // Channel 1's weights are ~0 (PP-OCRv4 det has such a channel): max|w|/127 would make b / (s_in * s_w)
+  // overflow int32 and keep the Conv float. Its scale is raised instead; its weights round to 0 anyway.
+  Built m = conv_relu_conv(3, 1);
+  auto& w = *m.model.proto().mutable_graph()->mutable_initializer(0);
+  ASSERT_EQ(w.name(), "W1");
+  Tensor wt = tensor_from_proto(w);
+  for (int i = 27; i < 54; ++i) wt.as<float>()[i] = 1e-30f;
+  tensor_to_proto(wt, "W1", w);
+  const auto ranges = minmax_ranges(m.model, m.samples);
+  StaticQuantization q = quantize_static(m.model, ranges, kVnni);
+  ASSERT_TRUE(node_decision(q.plan, "conv1").quantized) << node_decision(q.plan, "conv1").reason;
+  const auto wd = param_decisions(q.plan, "conv1", TensorRole::Weight);
+  EXPECT_NE(wd[0]->reason.find("1 scale(s) raised so that the int32 bias fits"), std::string::npos) << wd[0]->reason;
+  const Tensor bq = initializer(q.model, "B1_quantized");
+  EXPECT_LE(std::abs(bq.as<int32_t>()[1]), 1 << 30);
+  EXPECT_EQ(count_ops(optimized_graph(q.model), "QLinearConv"), 1);
+  EXPECT_GT(cosine_vs_fp32(m.model, q.model, m.samples), 0.99);
+}
+
+TEST(StaticQuant, Int8ActivationsFoldReluWithZeroPointAtTheGridMinimum) {
+  // Symmetric int8 would give the Relu output zero point 0, and ORT keeps a Relu unless the Q's zero
+  // point is the grid minimum: the non-negative tensor gets zero point -128 (scale max/255) instead.
+  const Built m = conv_relu_conv(3, 1);
+  const auto ranges = minmax_ranges(m.model, m.samples);
+  StaticPlanOptions opt = kVnni;
+  opt.activations = QuantTarget::Int8Symmetric;
+  StaticQuantization q = quantize_static(m.model, ranges, opt);
+  EXPECT_EQ(node_decision(q.plan, "relu1").rule, "relu_folded");
+  const TensorDecision* r1 = q.plan.activation("r1");
+  ASSERT_NE(r1, nullptr);
+  EXPECT_EQ(r1->dtype, DType::Int8);
+  EXPECT_EQ(r1->zero_points[0], -128);
+  EXPECT_DOUBLE_EQ(r1->scales[0], ranges.at("r1").max / 255.0);
+  EXPECT_EQ(q.plan.activation("x")->zero_points[0], 0);  // everything else stays symmetric
+  const Model optimized = optimized_graph(q.model);
+  EXPECT_EQ(count_ops(optimized, "Relu"), 0);
+  EXPECT_EQ(count_ops(optimized, "QLinearConv"), 1);
+  EXPECT_GT(cosine_vs_fp32(m.model, q.model, m.samples), 0.99);
 }
