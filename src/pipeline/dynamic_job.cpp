@@ -11,6 +11,7 @@
 #include "core/errors.h"
 #include "rewrite/dynamic_quant.h"
 #include "rewrite/extract_constants.h"
+#include "rewrite/fold_initializer_identities.h"
 #include "rewrite/remove_dead_nodes.h"
 #include "rewrite/upgrade_opset.h"
 
@@ -24,6 +25,7 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 DynamicQuantization quantize_dynamic(const Model& fp32, const DynamicOptions& options) {
   DynamicQuantization q{{}, fp32.clone(), {}};
   q.passes.push_back(ExtractConstants().run(q.model));
+  q.passes.push_back(FoldInitializerIdentities().run(q.model));
   q.passes.push_back(UpgradeOpset(kMinOpset).run(q.model));
   q.plan = plan_dynamic(q.model, options);
   q.passes.push_back(DynamicQuant(q.plan).run(q.model));

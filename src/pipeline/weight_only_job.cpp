@@ -14,6 +14,7 @@
 #include "ir/tensor_proto.h"
 #include "quant/gptq.h"
 #include "rewrite/extract_constants.h"
+#include "rewrite/fold_initializer_identities.h"
 #include "rewrite/quantize_weights_only.h"
 #include "rewrite/remove_dead_nodes.h"
 #include "rewrite/upgrade_opset.h"
@@ -61,6 +62,7 @@ std::map<std::string, QuantizedWeight> weight_values(const Model& model, const W
 Model prepare(const Model& fp32, const WeightOnlyOptions& options, WeightOnlyPlan& plan, std::vector<PassReport>& passes) {
   Model m = fp32.clone();
   passes.push_back(ExtractConstants().run(m));
+  passes.push_back(FoldInitializerIdentities().run(m));
   passes.push_back(UpgradeOpset(kInt8Opset).run(m));
   plan = plan_weight_only(m, options);
   if (plan.needs_int4_dequantize() && m.opset() < kInt4Opset) {

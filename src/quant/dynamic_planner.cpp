@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -85,6 +86,15 @@ DynamicPlan plan_dynamic(const Model& model, const DynamicOptions& opt) {
   }
   const Graph g(model.proto().graph());
   DynamicPlan plan{opt, {}};
+  // A weight also read by a node that is not a quantizable MatMul/Gemm weight slot stays float for
+  // every reader: otherwise it would be stored twice (float and int8).
+  std::map<std::string, std::string> float_readers;
+  for (int i = 0; i < g.node_count(); ++i) {
+    const auto& n = g.node(i);
+    const bool mm = (n.domain().empty() || n.domain() == "ai.onnx") && (n.op_type() == "MatMul" || n.op_type() == "Gemm");
+    for (int k = 0; k < n.input_size(); ++k)
+      if (g.initializer(n.input(k)) && !(mm && k == 1)) float_readers.emplace(n.input(k), fmt::format("{} '{}' (input {})", n.op_type(), n.name(), k));
+  }
   for (int i : g.topological_order()) {
     const auto& n = g.node(i);
     if (!(n.domain().empty() || n.domain() == "ai.onnx") || (n.op_type() != "MatMul" && n.op_type() != "Gemm")) continue;
@@ -93,6 +103,9 @@ DynamicPlan plan_dynamic(const Model& model, const DynamicOptions& opt) {
     d.op_type = n.op_type();
     d.output = n.output(0);
     d.reason = decide(g, n, opt, d);
+    if (d.reason.empty())
+      if (auto it = float_readers.find(d.weight); it != float_readers.end())
+        d.reason = fmt::format("fp32: weight '{}' is also read in float by {}; quantizing would store it twice", d.weight, it->second);
     d.quantized = d.reason.empty();
     if (d.quantized)
       d.reason = fmt::format("int8 {} weight{}, uint8 activation at run time -> DynamicQuantizeMatMul", opt.per_channel ? "per-column" : "per-tensor",

@@ -84,3 +84,40 @@ TEST(DynamicQuant, ExcludeKeepsNodeFloatWithReason) {
   EXPECT_FALSE(p.nodes[2].quantized);
   EXPECT_EQ(p.nodes[2].reason, "fp32: excluded by --exclude 'mm'");
 }
+
+TEST(DynamicQuant, IdentityCopiesOfAWeightAreFoldedSoEveryLayerIsQuantizedOnce) {
+  // torch's cloned layers: layer 2 reads Identity(W) instead of W.
+  GraphBuilder b(13);
+  b.input("x", DType::Float32, {2, 64});
+  b.output("y", DType::Float32, {2, 64});
+  b.initializer("W", random_float_tensor({64, 64}, 1, -0.2f, 0.2f));
+  b.node("Identity", {"W"}, {"W_copy"}, "copy");
+  b.node("MatMul", {"x", "W"}, {"h"}, "layer1");
+  b.node("MatMul", {"h", "W_copy"}, {"y"}, "layer2");
+  const Model fp32 = b.build();
+  DynamicQuantization q = quantize_dynamic(fp32);
+  EXPECT_EQ(q.plan.quantized_count(), 2);
+  int int8_weights = 0, floats = 0;
+  for (const auto& t : q.model.proto().graph().initializer()) {
+    int8_weights += t.data_type() == onnx::TensorProto::INT8 && t.dims_size() == 2;
+    floats += t.data_type() == onnx::TensorProto::FLOAT && t.dims_size() == 2;
+  }
+  EXPECT_EQ(int8_weights, 1);
+  EXPECT_EQ(floats, 0);
+  Executor a(fp32), c(q.model);
+  const NamedTensors in{{"x", random_float_tensor({2, 64}, 7)}};
+  EXPECT_GT(compare_tensors(a.run(in).at("y"), c.run(in).at("y")).cosine, 0.999);
+}
+
+TEST(DynamicQuant, WeightAlsoReadInFloatStaysFloat) {
+  GraphBuilder b(13);
+  b.input("x", DType::Float32, {64, 64});
+  b.output("y", DType::Float32, {64, 64});
+  b.output("z", DType::Float32, {64, 64});
+  b.initializer("W", random_float_tensor({64, 64}, 1));
+  b.node("MatMul", {"x", "W"}, {"y"}, "mm");
+  b.node("Add", {"x", "W"}, {"z"}, "add");
+  const DynamicPlan p = plan_dynamic(b.build(), {});
+  EXPECT_FALSE(p.nodes[0].quantized);
+  EXPECT_EQ(p.nodes[0].reason, "fp32: weight 'W' is also read in float by Add 'add' (input 1); quantizing would store it twice");
+}
