@@ -77,7 +77,8 @@ int run_dynamic(const QuantizeModeOptions& o, const SharedQuantizeOptions& s, co
   DynamicRequest req;
   req.model = s.model;
   req.output = s.output;
-  req.plan.per_channel = !s.per_tensor;
+  if (s.per_tensor && o.dynamic_per_channel) throw UsageError("--per-tensor and --per-channel contradict each other");
+  req.plan.per_channel = o.dynamic_per_channel;
   req.plan.exclude = s.exclude;
   req.plan.min_elements = o.weights.min_elements;
   req.inputs = s.inputs;
@@ -117,6 +118,7 @@ void add_quantize_mode_options(CLI::App* cmd, QuantizeModeOptions& o) {
       ->check(CLI::IsMember({32, 64, 128}))
       ->group(g);
   cmd->add_flag("--asymmetric", o.asymmetric, "Weight-only: asymmetric grids (a zero point per scale) instead of symmetric")->group(g);
+  cmd->add_flag("--per-channel", o.dynamic_per_channel, "Dynamic: one weight scale per output column (default: per tensor, ORT's fast path)")->group(g);
   cmd->add_option("--min-elements", o.weights.min_elements, "Weights with fewer elements stay float (default 1024)")->group(g);
   cmd->add_option("--bits-for", o.bits_for, "Weight-only: NAME=4|8 for one weight or node (repeatable; wins over --bits)")->group(g);
   cmd->add_flag("--matmul-nbits", o.weights.matmul_nbits, "Weight-only 4-bit: MatMul weights as ORT's com.microsoft MatMulNBits")->group(g);

@@ -20,6 +20,7 @@ struct QuantizeModeOptions {
   bool dynamic = false;
   WeightOnlyOptions weights;
   bool asymmetric = false;
+  bool dynamic_per_channel = false;
   std::vector<std::string> bits_for;  // NAME=BITS
   std::string rounding = "auto";      // auto (GPTQ with -i) or nearest
   int64_t gptq_rows = 256;

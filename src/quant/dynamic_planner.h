@@ -1,5 +1,5 @@
 // Plans dynamic INT8 quantization (ORT's quantize_dynamic, done right): MatMul / Gemm nodes with a
-// constant 2-D weight get int8 weights (symmetric, per output column by default) and activations that
+// constant 2-D weight get int8 weights (symmetric, per tensor by default, per output column on request) and activations that
 // are quantized to uint8 at run time by DynamicQuantizeLinear. The rewrite emits
 //   DynamicQuantizeLinear(x) -> MatMulInteger(x_q, W_q[K,N], x_zp, w_zp) -> Cast(float)
 //   -> Mul(x_scale * w_scale) [-> Add(bias)]
@@ -21,7 +21,10 @@ namespace onnxquant {
 class Model;
 
 struct DynamicOptions {
-  bool per_channel = true;  // one weight scale per output column (false: one per tensor, like ORT's default)
+  // One weight scale per output column instead of one per tensor. Off by default: on the corpus
+  // Transformer and MLP per-tensor is as accurate (cosine 0.99997 / 0.99995) and the per-column scale
+  // costs ~7% latency on the MLP, where ORT's own quantize_dynamic (per tensor) sets the bar.
+  bool per_channel = false;
   int64_t min_elements = 1024;
   std::vector<std::string> exclude;  // node name, op type, tensor name, or regex over node names
 };

@@ -119,10 +119,16 @@ GptqStats gptq_quantize(std::span<const float> weight, const MatrixView& view, c
   };
   for (int64_t start = 0; start < view.cols; start += h.block()) {
     const int64_t n = std::min(h.block(), view.cols - start);
+    // Act-order: columns with the largest input energy first, while the most columns are left to absorb
+    // their error (GPTQ paper, "act_order"); the permutation only changes the order of rounding.
+    std::vector<int64_t> perm(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) perm[i] = start + i;
+    if (options.act_order)
+      std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return h.at(a, a) > h.at(b, b); });
     std::vector<double> hb(static_cast<size_t>(n * n));
     double mean_diag = 0.0;
     for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < n; ++j) hb[i * n + j] = h.at(start + i, start + j);
+      for (int64_t j = 0; j < n; ++j) hb[i * n + j] = h.at(perm[i], perm[j]);
     std::vector<bool> dead(n, false);
     for (int64_t i = 0; i < n; ++i) {
       mean_diag += hb[i * n + i];
@@ -141,11 +147,11 @@ GptqStats gptq_quantize(std::span<const float> weight, const MatrixView& view, c
     // Work on a double copy of the block's columns, row by row.
     std::vector<double> w(static_cast<size_t>(R * n));
     for (int64_t r = 0; r < R; ++r)
-      for (int64_t c = 0; c < n; ++c) w[r * n + c] = weight[elem(r, start + c)];
+      for (int64_t c = 0; c < n; ++c) w[r * n + c] = weight[elem(r, perm[c])];
     for (int64_t c = 0; c < n; ++c) {
       for (int64_t r = 0; r < R; ++r) {
         const double x = w[r * n + c];
-        const double deq = round_elem(elem(r, start + c), x);
+        const double deq = round_elem(elem(r, perm[c]), x);
         if (!ok || dead[c]) continue;
         const double err = (x - deq) / u[c * n + c];
         double* row = w.data() + r * n;

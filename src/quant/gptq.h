@@ -47,7 +47,8 @@ struct MatrixView {
 };
 
 struct GptqOptions {
-  double damp = 0.01;  // added to H's diagonal, times the block's mean diagonal
+  double damp = 0.01;     // added to H's diagonal, times the block's mean diagonal
+  bool act_order = true;  // round columns in decreasing order of H's diagonal
 };
 
 struct GptqStats {

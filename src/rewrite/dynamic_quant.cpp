@@ -40,7 +40,9 @@ WeightCopy add_weight(onnx::GraphProto& g, NameAllocator& names, const Tensor& w
   Tensor scale(DType::Float32, q.scale_shape);
   for (size_t i = 0; i < q.scales.size(); ++i) scale.as<float>()[i] = static_cast<float>(q.scales[i] * d.alpha);
   tensor_to_proto(scale, c.scale, *g.add_initializer());
-  tensor_to_proto(Tensor(DType::Int8, q.scale_shape), c.zero_point, *g.add_initializer());
+  // Symmetric: every zero point is 0, so one scalar serves all columns (per-column zero points make ORT
+  // take a slower path; the per-column scales are applied by the Mul after the integer product).
+  tensor_to_proto(Tensor(DType::Int8, {}), c.zero_point, *g.add_initializer());
   return c;
 }
 

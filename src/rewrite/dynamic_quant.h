@@ -2,7 +2,7 @@
 //   DynamicQuantizeLinear(x) -> (x_q uint8, x_scale, x_zp)
 //   MatMulInteger(x_q, W_q, x_zp, w_zp) -> Cast(to float) -> Mul(Mul(x_scale, w_scale)) [-> Add(bias)]
 // the chain ORT fuses into DynamicQuantizeMatMul (quant/dynamic_planner.h). W_q is int8 [K, N],
-// symmetric (zero points 0), scale per output column ([N]) or per tensor; a Gemm's [N, K] weight is
+// symmetric (a scalar zero point 0), scale per output column ([N]) or per tensor; a Gemm's [N, K] weight is
 // transposed into the copy, alpha multiplies the scales, beta the bias copy. Each node gets its own
 // DynamicQuantizeLinear (ORT fuses a DynamicQuantizeLinear only into a single MatMulInteger); equal
 // weights (same tensor, layout and alpha) share one quantized copy. Float originals are never edited

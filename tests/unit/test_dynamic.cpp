@@ -121,3 +121,25 @@ TEST(DynamicQuant, WeightAlsoReadInFloatStaysFloat) {
   EXPECT_FALSE(p.nodes[0].quantized);
   EXPECT_EQ(p.nodes[0].reason, "fp32: weight 'W' is also read in float by Add 'add' (input 1); quantizing would store it twice");
 }
+
+TEST(DynamicQuant, PerChannelScalesAreOnePerOutputColumnAndFuse) {
+  const Model fp32 = shared_gemm_model();
+  DynamicOptions o;
+  o.per_channel = true;
+  DynamicQuantization q = quantize_dynamic(fp32, o);
+  const Graph g(q.model.proto().graph());
+  const auto* scale = g.initializer("V_int8_scale");
+  ASSERT_NE(scale, nullptr);
+  EXPECT_EQ(std::vector<int64_t>(scale->dims().begin(), scale->dims().end()), (std::vector<int64_t>{32}));
+  const auto* zp = g.initializer("V_int8_zero_point");
+  ASSERT_NE(zp, nullptr);
+  EXPECT_EQ(zp->dims_size(), 0);  // symmetric: one scalar zero point
+  const FusionReport f = fusion_report(q.model);
+  int64_t fused = 0;
+  for (const auto& [op, n] : f.integer_kernels)
+    if (op.find("DynamicQuantizeMatMul") != std::string::npos) fused += n;
+  EXPECT_EQ(fused, 3);
+  Executor a(fp32), b(q.model);
+  const NamedTensors in{{"x", random_float_tensor({4, 64}, 77)}};
+  EXPECT_GT(compare_tensors(a.run(in).at("y"), b.run(in).at("y")).cosine, 0.999);
+}
