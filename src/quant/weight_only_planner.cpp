@@ -75,23 +75,21 @@ class NodeMatcher {
   std::vector<std::pair<std::string, std::optional<std::regex>>> patterns_;
 };
 
-// Weighted nodes whose output reaches a graph output through unweighted nodes only: the output projection.
+// The output projection: of the weighted nodes whose output reaches a graph output through unweighted
+// nodes only, the last in topological order (a classifier's Gemm, an LM head). Only the last: through
+// residual connections every block of a Transformer reaches the output that way.
 std::set<int> output_projections(const Graph& g, const std::vector<int>& order) {
   std::set<std::string> tail;  // tensors from which a graph output is reachable without another weighted node
   for (const auto& o : g.output_names()) tail.insert(o);
-  std::set<int> result;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const auto& n = g.node(*it);
     bool reaches = false;
     for (const auto& o : n.output()) reaches = reaches || tail.count(o);
     if (!reaches) continue;
-    if (is_weighted(n)) {
-      result.insert(*it);
-      continue;
-    }
+    if (is_weighted(n)) return {*it};
     for (const auto& i : n.input()) tail.insert(i);
   }
-  return result;
+  return {};
 }
 
 void validate(const WeightOnlyOptions& o) {

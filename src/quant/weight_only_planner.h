@@ -8,8 +8,8 @@
 //   MatMul B of rank >= 2 (channel: last axis, blocks along the one before), Gather data (embeddings:
 //   one scale per row, axis 0).
 // Biases, BatchNorm parameters, shapes and indices are never slots, so they are never touched.
-// Overrides apply in this order (later wins): --bits; embeddings and the output projection (the weighted
-// node nearest a graph output) stay 8-bit under --bits 4 unless named in --bits-for; --bits-for NAME=B
+// Overrides apply in this order (later wins): --bits; embeddings and the output projection (the last weighted
+// node reaching a graph output through unweighted nodes) stay 8-bit under --bits 4 unless named in --bits-for; --bits-for NAME=B
 // (tensor or node name); --exclude (node name, op type, tensor name or regex over node names) and
 // --min-elements keep a weight float. A weight that some node reads in a way we do not quantize stays
 // float for every reader, so it is never stored twice.

@@ -253,3 +253,21 @@ TEST(UpgradeOpsetPastConverter, RefusesGridSampleNamingTheNode) {
     EXPECT_NE(std::string(e.what()).find("GridSample 'sampler'"), std::string::npos);
   }
 }
+
+TEST(WeightOnlyPlan, OnlyTheLastResidualBlockProjectionCountsAsOutputProjection) {
+  // x -> MatMul(W1) -> Add(x) -> MatMul(W2) -> Add(residual) -> y: both MatMuls reach y through Adds.
+  GraphBuilder b(13);
+  b.input("x", DType::Float32, {2, 64});
+  b.output("y", DType::Float32, {});
+  b.initializer("W1", random_float_tensor({64, 64}, 1));
+  b.initializer("W2", random_float_tensor({64, 64}, 2));
+  b.node("MatMul", {"x", "W1"}, {"h1"}, "block1");
+  b.node("Add", {"x", "h1"}, {"r1"}, "res1");
+  b.node("MatMul", {"r1", "W2"}, {"h2"}, "block2");
+  b.node("Add", {"r1", "h2"}, {"y"}, "res2");
+  WeightOnlyOptions o;
+  o.bits = 4;
+  const WeightOnlyPlan p = plan_weight_only(b.build(), o);
+  EXPECT_EQ(decision(p, "W1").grid.bits, 4);
+  EXPECT_EQ(decision(p, "W2").grid.bits, 8);
+}
