@@ -92,6 +92,35 @@ std::set<int> output_projections(const Graph& g, const std::vector<int>& order) 
   return {};
 }
 
+// The grid (and format) of a quantized decision at `bits`, from its axes and the options; sets the reason.
+void assign_grid(WeightDecision& d, int bits, const WeightOnlyOptions& opt, bool embedding, bool matmul_2d) {
+  d.grid = WeightGrid{};
+  d.grid.bits = bits;
+  d.grid.scheme = opt.scheme;
+  d.format = WeightFormat::DequantizeLinear;
+  const bool can_block = bits == 4 && d.shape[d.input_axis] >= opt.block_size;
+  if (can_block) {
+    d.grid.grouping = WeightGrouping::Blocked;
+    d.grid.axis = d.input_axis;
+    d.grid.block_size = opt.block_size;
+  } else if (opt.per_tensor && bits == 8 && !embedding) {
+    d.grid.grouping = WeightGrouping::PerTensor;
+  } else {
+    d.grid.grouping = WeightGrouping::PerChannel;
+    d.grid.axis = d.channel_axis;
+  }
+  if (bits == 4 && opt.matmul_nbits && matmul_2d) {
+    d.format = WeightFormat::MatMulNBits;
+    d.grid.grouping = WeightGrouping::Blocked;  // MatMulNBits always blocks along K (padded)
+    d.grid.axis = 0;
+    d.grid.block_size = opt.block_size;
+  }
+  d.reason = grid_label(d.grid);
+  if (d.format == WeightFormat::MatMulNBits) d.reason += fmt::format(" as MatMulNBits (accuracy_level {})", opt.accuracy_level);
+  if (bits == 4 && !can_block && d.format == WeightFormat::DequantizeLinear)
+    d.reason += fmt::format(" (input axis {} < block size {})", d.shape[d.input_axis], opt.block_size);
+}
+
 void validate(const WeightOnlyOptions& o) {
   if (o.bits != 8 && o.bits != 4) throw UsageError(fmt::format("--bits {} is not supported: use 8 or 4", o.bits));
   for (const auto& [name, b] : o.bits_for)
@@ -174,29 +203,7 @@ WeightOnlyPlan plan_weight_only(const Model& model, const WeightOnlyOptions& opt
         d.reason = fmt::format("fp32: {} elements < --min-elements {}", elements, opt.min_elements);
       } else {
         d.quantized = true;
-        d.grid.bits = bits;
-        d.grid.scheme = opt.scheme;
-        const bool can_block = bits == 4 && d.shape[slot->block_axis] >= opt.block_size;
-        if (can_block) {
-          d.grid.grouping = WeightGrouping::Blocked;
-          d.grid.axis = slot->block_axis;
-          d.grid.block_size = opt.block_size;
-        } else if (opt.per_tensor && bits == 8 && !slot->embedding) {
-          d.grid.grouping = WeightGrouping::PerTensor;
-        } else {
-          d.grid.grouping = WeightGrouping::PerChannel;
-          d.grid.axis = slot->channel_axis;
-        }
-        if (bits == 4 && opt.matmul_nbits && n.op_type() == "MatMul" && d.shape.size() == 2) {
-          d.format = WeightFormat::MatMulNBits;
-          d.grid.grouping = WeightGrouping::Blocked;  // MatMulNBits always blocks along K (padded)
-          d.grid.axis = 0;
-          d.grid.block_size = opt.block_size;
-        }
-        d.reason = grid_label(d.grid);
-        if (d.format == WeightFormat::MatMulNBits) d.reason += fmt::format(" as MatMulNBits (accuracy_level {})", opt.accuracy_level);
-        if (bits == 4 && !can_block && d.format == WeightFormat::DequantizeLinear)
-          d.reason += fmt::format(" (input axis {} < block size {})", d.shape[slot->block_axis], opt.block_size);
+        assign_grid(d, bits, opt, slot->embedding, n.op_type() == "MatMul" && d.shape.size() == 2);
         if (!why_bits.empty()) d.reason += "; " + why_bits;
       }
       plan.weights.push_back(std::move(d));
@@ -215,6 +222,26 @@ WeightOnlyPlan plan_weight_only(const Model& model, const WeightOnlyOptions& opt
       d.quantized = false;
       d.reason = "fp32: the tensor is a graph output";
     }
+  }
+  // Pass 3: a tensor read by several nodes is stored once, so its readers must agree: at the most
+  // bits any of them wants (an 8-bit output projection sharing its weight with 4-bit blocks keeps the
+  // weight 8-bit everywhere), and in DequantizeLinear form when they differ in format.
+  std::map<std::string, int> max_bits;
+  std::map<std::string, std::set<std::string>> formats;
+  for (const auto& d : plan.weights)
+    if (d.quantized) {
+      max_bits[d.tensor] = std::max(max_bits[d.tensor], d.grid.bits);
+      formats[d.tensor].insert(weight_format_name(d.format));
+    }
+  for (auto& d : plan.weights) {
+    if (!d.quantized) continue;
+    const int bits = max_bits[d.tensor];
+    const bool mixed = formats[d.tensor].size() > 1;
+    if (bits == d.grid.bits && !mixed) continue;
+    WeightOnlyOptions o = opt;
+    if (mixed) o.matmul_nbits = false;
+    assign_grid(d, bits, o, d.op_type == "Gather", d.op_type == "MatMul" && d.shape.size() == 2);
+    d.reason += "; shared with another reader that needs this form (the weight is stored once)";
   }
   for (const auto& [name, b] : opt.bits_for)
     if (!bits_for_used.count(name)) throw UsageError(fmt::format("--bits-for {}={}: no weight or weighted node has that name", name, b));

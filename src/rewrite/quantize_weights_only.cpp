@@ -70,8 +70,13 @@ std::string emit_dequantize(onnx::GraphProto& g, NameAllocator& names, const Wei
   return out;
 }
 
-// The consumer MatMul becomes MatMulNBits. q is W[K, N] blocked along axis 0.
-void emit_matmul_nbits(onnx::GraphProto& g, NameAllocator& names, onnx::NodeProto& node, const QuantizedWeight& q, int64_t accuracy_level) {
+// Inputs 1.. of a MatMulNBits: packed B, scales, and zero points ("" when symmetric).
+struct NBitsInputs {
+  std::string b, scales, zero_points;
+};
+
+// The packed initializers of W[K, N] (blocked along axis 0) for MatMulNBits.
+NBitsInputs add_nbits_initializers(onnx::GraphProto& g, NameAllocator& names, const std::string& tensor, const QuantizedWeight& q) {
   const int64_t K = q.shape[0], N = q.shape[1], bs = q.grid.block_size;
   const int64_t blocks = (K + bs - 1) / bs;
   std::vector<int8_t> b(static_cast<size_t>(N * blocks * bs));
@@ -88,7 +93,7 @@ void emit_matmul_nbits(onnx::GraphProto& g, NameAllocator& names, onnx::NodeProt
         b[(n * blocks + blk) * bs + j] = k < K ? static_cast<int8_t>(q.values[k * N + n] + 8) : zp;
       }
     }
-  const std::string base = node.input(1) + "_nbits";
+  const std::string base = tensor + "_nbits";
   auto* bp = g.add_initializer();
   bp->set_name(names.unique(base));
   bp->set_data_type(onnx::TensorProto::UINT8);
@@ -96,12 +101,7 @@ void emit_matmul_nbits(onnx::GraphProto& g, NameAllocator& names, onnx::NodeProt
   bp->set_raw_data(pack_int4(b));
   const std::string s_name = names.unique(base + "_scale");
   add_float_initializer(g, s_name, {N * blocks}, scales);
-  const std::string b_name = bp->name();
-  const std::string a = node.input(0), out = node.output(0);
-  node.clear_input();
-  node.add_input(a);
-  node.add_input(b_name);
-  node.add_input(s_name);
+  NBitsInputs in{bp->name(), s_name, ""};
   if (!symmetric(q)) {
     std::vector<int8_t> packed_rows;
     for (int64_t n = 0; n < N; ++n) {
@@ -113,15 +113,27 @@ void emit_matmul_nbits(onnx::GraphProto& g, NameAllocator& names, onnx::NodeProt
     zp->set_data_type(onnx::TensorProto::UINT8);
     zp->add_dims(N * ((blocks + 1) / 2));
     zp->set_raw_data(pack_int4(packed_rows));
-    node.add_input(zp->name());
+    in.zero_points = zp->name();
   }
+  return in;
+}
+
+// The consumer MatMul becomes MatMulNBits reading `in`.
+void to_matmul_nbits(onnx::NodeProto& node, const NBitsInputs& in, const QuantizedWeight& q, int64_t accuracy_level) {
+  const int64_t K = q.shape[0], N = q.shape[1];
+  const std::string a = node.input(0);
+  node.clear_input();
+  node.add_input(a);
+  node.add_input(in.b);
+  node.add_input(in.scales);
+  if (!in.zero_points.empty()) node.add_input(in.zero_points);
   node.set_op_type("MatMulNBits");
   node.set_domain("com.microsoft");
   node.clear_attribute();
   set_int(node, "K", K);
   set_int(node, "N", N);
   set_int(node, "bits", 4);
-  set_int(node, "block_size", bs);
+  set_int(node, "block_size", q.grid.block_size);
   set_int(node, "accuracy_level", accuracy_level);
 }
 
@@ -139,6 +151,7 @@ PassReport QuantizeWeightsOnly::apply(Model& model) const {
   for (int i = 0; i < g.node_size(); ++i)
     if (g.node(i).output_size()) by_output.emplace(g.node(i).output(0), i);
   std::map<std::string, std::string> copies;  // weight_key -> DequantizeLinear output
+  std::map<std::string, NBitsInputs> nbits_copies;  // weight_key -> packed MatMulNBits inputs
   std::vector<onnx::NodeProto> front;
   bool nbits = false;
   for (const auto& d : plan_.weights) {
@@ -153,9 +166,13 @@ PassReport QuantizeWeightsOnly::apply(Model& model) const {
     if (v == values_.end()) throw InternalError("no quantized values for " + key);
     if (v->second.shape != d.shape) throw InternalError("quantized values of '" + d.tensor + "' have another shape");
     if (d.format == WeightFormat::MatMulNBits) {
-      emit_matmul_nbits(g, names, consumer, v->second, plan_.options.accuracy_level);
+      auto packed = nbits_copies.find(key);
+      if (packed == nbits_copies.end()) {
+        packed = nbits_copies.emplace(key, add_nbits_initializers(g, names, d.tensor, v->second)).first;
+        report.changes += 1;
+      }
+      to_matmul_nbits(consumer, packed->second, v->second, plan_.options.accuracy_level);
       nbits = true;
-      report.changes += 1;
       continue;
     }
     auto copy = copies.find(key);
