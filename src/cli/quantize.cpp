@@ -1,4 +1,5 @@
 // `onnxquant quantize MODEL -o OUT --static-int8 (--ranges FILE | -i DATA ...) [--dry-run] [--plan-out FILE]`
+// Exactly one mode is required: --static-int8 (here), --weights-only or --dynamic (cli/quantize_modes.h).
 #include <fmt/format.h>
 
 #include <iostream>
@@ -7,6 +8,7 @@
 #include "cli/command.h"
 #include "cli/input_options.h"
 #include "cli/output.h"
+#include "cli/quantize_modes.h"
 #include "core/errors.h"
 #include "pipeline/quantize_job.h"
 
@@ -40,7 +42,9 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
   auto* cmd = app.add_subcommand("quantize", "Quantize a model (static INT8, QDQ) from a ranges file or calibration data");
   cmd->add_option("model", req->model, "ONNX model file (FP32)")->required();
   cmd->add_option("-o,--output", req->output, "Quantized model to write");
-  cmd->add_flag("--static-int8", *static_int8, "Static INT8: int8 weights, calibrated uint8/int8 activations (QDQ)")->required();
+  cmd->add_flag("--static-int8", *static_int8, "Static INT8: int8 weights, calibrated uint8/int8 activations (QDQ)");
+  auto modes = std::make_shared<QuantizeModeOptions>();
+  add_quantize_mode_options(cmd, *modes);
   cmd->add_option("--ranges", *ranges, "Ranges file from `onnxquant calibrate` (must match the model's SHA-256)");
   add_input_options(cmd, req->inputs);
   cmd->add_option("-m,--method", *method, "Range method when calibrating here: minmax, percentile, entropy, mse")
@@ -66,10 +70,15 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
       "  onnxquant quantize resnet50.onnx --static-int8 --ranges ranges.json -o resnet50_int8.onnx\n"
       "  onnxquant quantize resnet50.onnx --static-int8 -i calib.npy -n 100 -o resnet50_int8.onnx\n"
       "  onnxquant quantize resnet50.onnx --static-int8 --ranges ranges.json --dry-run --plan-out plan.json");
-  // CLI11 writes into these holders while parsing; the callback owns them (flag_storage keeps
-  // --static-int8's bool alive although nothing reads it after parsing: the flag is required).
-  cmd->callback([=, flag_storage = static_int8, &global, &selected] {
+  // CLI11 writes into these holders while parsing; the callback owns them.
+  cmd->callback([=, &global, &selected] {
     selected = [=, &global] {
+      if (*static_int8 + modes->weights_only + modes->dynamic != 1)
+        throw UsageError("quantize: choose exactly one mode: --static-int8, --weights-only or --dynamic");
+      if (!*static_int8)
+        return run_quantize_mode(*modes, {req->model.string(), req->output.string(), req->inputs, req->plan.exclude, req->plan_out.string(), *dry_run,
+                                          *per_tensor, req->exec},
+                                 global);
       if (!*dry_run && req->output.empty()) throw UsageError("quantize: -o/--output is required (or use --dry-run)");
       req->ranges_file = *ranges;
       if (req->ranges_file.empty() && req->inputs.files.empty())

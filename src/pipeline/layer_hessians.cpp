@@ -1,0 +1,212 @@
+#include "pipeline/layer_hessians.h"
+
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/errors.h"
+#include "ir/graph.h"
+#include "ir/model.h"
+#include "rewrite/expose_tensors.h"
+#include "rewrite/quantize_weights_only.h"
+
+namespace onnxquant {
+
+namespace {
+
+std::vector<int64_t> ints_attr(const onnx::NodeProto& n, const std::string& name) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return {a.ints().begin(), a.ints().end()};
+  return {};
+}
+int64_t int_attr(const onnx::NodeProto& n, const std::string& name, int64_t fallback) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return a.i();
+  return fallback;
+}
+std::string str_attr(const onnx::NodeProto& n, const std::string& name) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return a.s();
+  return {};
+}
+
+struct ConvGeometry {
+  int64_t group = 1, kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, pb = 0, pr = 0;
+};
+
+// A node reading a quantized weight, and how its input rows are formed.
+struct Target {
+  std::string key, input;
+  bool conv = false;
+  ConvGeometry geo;
+};
+
+// Evenly spaced picks of at most `max` out of `total`.
+std::vector<int64_t> picks(int64_t total, int64_t max) {
+  std::vector<int64_t> out;
+  const int64_t n = std::min(total, max);
+  for (int64_t i = 0; i < n; ++i) out.push_back(static_cast<int64_t>(static_cast<double>(i) * total / n));
+  return out;
+}
+
+void add_conv_rows(const Tensor& x, const Target& t, int64_t max_rows, LayerStatistics& s) {
+  if (x.shape.size() != 4) throw DataError(fmt::format("Conv input '{}' has shape {}; GPTQ handles 2-D convolutions (rank 4)", t.input, shape_string(x.shape)));
+  const auto& g = t.geo;
+  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
+  const int64_t oh = (H + g.pt + g.pb - g.dh * (g.kh - 1) - 1) / g.sh + 1, ow = (W + g.pl + g.pr - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+  const int64_t cg = C / g.group;
+  const auto v = x.as<float>();
+  std::vector<float> row(static_cast<size_t>(cg * g.kh * g.kw));
+  for (int64_t p : picks(N * oh * ow, max_rows)) {
+    const int64_t n = p / (oh * ow), oy = (p / ow) % oh, ox = p % ow;
+    for (int64_t grp = 0; grp < g.group; ++grp) {
+      size_t k = 0;
+      for (int64_t c = 0; c < cg; ++c)
+        for (int64_t ky = 0; ky < g.kh; ++ky)
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int64_t iy = oy * g.sh - g.pt + ky * g.dh, ix = ox * g.sw - g.pl + kx * g.dw;
+            row[k++] = iy < 0 || iy >= H || ix < 0 || ix >= W ? 0.f : v[((n * C + grp * cg + c) * H + iy) * W + ix];
+          }
+      s.hessians[grp].add_row(row);
+    }
+  }
+}
+
+void add_linear_rows(const Tensor& x, const Target& t, int64_t max_rows, LayerStatistics& s) {
+  const int64_t K = s.views.front().cols;
+  if (x.shape.empty() || x.shape.back() != K)
+    throw DataError(fmt::format("input '{}' of shape {} does not end in the weight's {} inputs", t.input, shape_string(x.shape), K));
+  const auto v = x.as<float>();
+  for (int64_t r : picks(x.elements() / K, max_rows)) s.hessians.front().add_row(v.subspan(static_cast<size_t>(r * K), static_cast<size_t>(K)));
+}
+
+}  // namespace
+
+std::vector<MatrixView> weight_views(const WeightDecision& d, int64_t group, std::string& why) {
+  std::vector<MatrixView> views;
+  if (d.op_type == "Conv" && d.shape.size() == 4) {
+    const int64_t O = d.shape[0], cols = d.shape[1] * d.shape[2] * d.shape[3];
+    if (group < 1 || O % group) {
+      why = fmt::format("Conv group {} does not divide {} output channels", group, O);
+      return {};
+    }
+    const int64_t rows = O / group;
+    for (int64_t g = 0; g < group; ++g) {
+      MatrixView m{rows, cols, {}};
+      m.index.resize(static_cast<size_t>(rows * cols));
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) m.index[r * cols + c] = (g * rows + r) * cols + c;
+      views.push_back(std::move(m));
+    }
+    return views;
+  }
+  if ((d.op_type == "Gemm" || d.op_type == "MatMul") && d.shape.size() == 2) {
+    const bool nk = d.channel_axis == 0;  // [N, K] (Gemm transB=1), else [K, N]
+    const int64_t N = nk ? d.shape[0] : d.shape[1], K = nk ? d.shape[1] : d.shape[0];
+    MatrixView m{N, K, {}};
+    m.index.resize(static_cast<size_t>(N * K));
+    for (int64_t r = 0; r < N; ++r)
+      for (int64_t c = 0; c < K; ++c) m.index[r * K + c] = nk ? r * K + c : c * N + r;
+    views.push_back(std::move(m));
+    return views;
+  }
+  why = fmt::format("{} weight of shape {}", d.op_type, shape_string(d.shape));
+  return {};
+}
+
+LayerHessians collect_layer_hessians(const Model& model, const WeightOnlyPlan& plan, const std::vector<NamedTensors>& samples,
+                                     const HessianOptions& opt) {
+  LayerHessians out;
+  const Graph g(model.proto().graph());
+  std::map<std::string, int> by_output;
+  for (int i = 0; i < g.node_count(); ++i)
+    if (g.node(i).output_size()) by_output.emplace(g.node(i).output(0), i);
+  std::vector<Target> targets;
+  std::vector<std::string> keys;  // in plan order, once each
+  for (const auto& d : plan.weights) {
+    if (!d.quantized) continue;
+    const auto& n = g.node(by_output.at(d.consumer_output));
+    Target t{weight_key(d), n.input(0), n.op_type() == "Conv", {}};
+    std::string why;
+    if (t.conv) {
+      auto& geo = t.geo;
+      geo.group = int_attr(n, "group", 1);
+      const auto auto_pad = str_attr(n, "auto_pad");
+      if (!auto_pad.empty() && auto_pad != "NOTSET" && auto_pad != "VALID") why = "Conv with auto_pad " + auto_pad;
+      const auto s = ints_attr(n, "strides"), dl = ints_attr(n, "dilations"), p = ints_attr(n, "pads");
+      if (d.shape.size() == 4) {
+        geo.kh = d.shape[2], geo.kw = d.shape[3];
+        if (s.size() == 2) geo.sh = s[0], geo.sw = s[1];
+        if (dl.size() == 2) geo.dh = dl[0], geo.dw = dl[1];
+        if (p.size() == 4 && auto_pad != "VALID") geo.pt = p[0], geo.pl = p[1], geo.pb = p[2], geo.pr = p[3];
+      }
+    }
+    if (n.op_type() == "Gemm" && int_attr(n, "transA", 0)) why = "Gemm with transA=1";
+    if (n.op_type() == "Gather") why = "embedding table (its rows are looked up, not multiplied)";
+    std::vector<MatrixView> views;
+    if (why.empty()) views = weight_views(d, t.conv ? t.geo.group : 1, why);
+    if (!why.empty()) {
+      out.unsupported.push_back(d.tensor + ": " + why);
+      continue;
+    }
+    auto [it, fresh] = out.by_key.try_emplace(t.key);
+    if (fresh) {
+      for (auto& v : views) it->second.hessians.emplace_back(v.cols, opt.block);
+      it->second.views = std::move(views);
+      keys.push_back(t.key);
+    }
+    targets.push_back(std::move(t));
+  }
+  out.samples = static_cast<int64_t>(samples.size());
+  if (samples.empty() || keys.empty()) return out;
+
+  // Rounds of keys whose Hessians fit the budget (a key larger than the budget gets a round of its own).
+  std::vector<std::vector<std::string>> rounds(1);
+  size_t used = 0;
+  for (const auto& k : keys) {
+    size_t bytes = 0;
+    for (const auto& h : out.by_key.at(k).hessians) bytes += h.bytes();
+    if (used + bytes > opt.memory_budget_bytes && !rounds.back().empty()) {
+      rounds.emplace_back();
+      used = 0;
+    }
+    rounds.back().push_back(k);
+    used += bytes;
+  }
+  std::vector<std::string> graph_inputs = g.input_names();
+  Progress progress("GPTQ statistics", static_cast<int64_t>(rounds.size() * samples.size()), opt.progress);
+  for (const auto& round : rounds) {
+    const std::set<std::string> in_round(round.begin(), round.end());
+    std::vector<std::string> names;
+    for (const auto& t : targets)
+      if (in_round.count(t.key) && std::find(names.begin(), names.end(), t.input) == names.end()) names.push_back(t.input);
+    std::vector<std::string> to_fetch;
+    for (const auto& name : names)
+      if (std::find(graph_inputs.begin(), graph_inputs.end(), name) == graph_inputs.end()) to_fetch.push_back(name);
+    Model exposed = model.clone();
+    ExposeTensors(to_fetch).run(exposed);
+    ExecOptions exec = opt.exec;
+    exec.memory = MemoryPolicy::Lean;
+    Executor runner(exposed, exec);
+    for (const auto& sample : samples) {
+      NamedTensors got = to_fetch.empty() ? NamedTensors{} : runner.run(sample, to_fetch);
+      for (const auto& t : targets) {
+        if (!in_round.count(t.key)) continue;
+        const auto s = sample.find(t.input);
+        const Tensor& x = s != sample.end() ? s->second : got.at(t.input);
+        if (x.dtype != DType::Float32) throw DataError(fmt::format("layer input '{}' is {}, not float32", t.input, dtype_name(x.dtype)));
+        auto& stats = out.by_key.at(t.key);
+        if (t.conv) add_conv_rows(x, t, opt.max_rows_per_sample, stats);
+        else add_linear_rows(x, t, opt.max_rows_per_sample, stats);
+      }
+      progress.advance();
+    }
+    ++out.rounds;
+  }
+  progress.finish();
+  return out;
+}
+
+}  // namespace onnxquant
