@@ -13,9 +13,7 @@ namespace onnxquant {
 
 namespace {
 
-struct Bounds {
-  double lo, hi;
-};
+using Bounds = ClipBounds;
 
 std::optional<double> scalar(const Graph& g, const onnx::NodeProto& n, int input) {
   if (n.input_size() <= input || n.input(input).empty()) return std::nullopt;
@@ -24,8 +22,9 @@ std::optional<double> scalar(const Graph& g, const onnx::NodeProto& n, int input
   return v->to_doubles().front();
 }
 
-// The interval a Clip / Relu lets through; nullopt for any other consumer or a computed bound.
-std::optional<Bounds> passed_interval(const Graph& g, const onnx::NodeProto& n) {
+}  // namespace
+
+std::optional<ClipBounds> clip_bounds(const Graph& g, const onnx::NodeProto& n) {
   constexpr double inf = std::numeric_limits<double>::infinity();
   if (!n.domain().empty()) return std::nullopt;
   if (n.op_type() == "Relu") return Bounds{0, inf};
@@ -44,8 +43,6 @@ std::optional<Bounds> passed_interval(const Graph& g, const onnx::NodeProto& n) 
   return b;
 }
 
-}  // namespace
-
 int clip_ranges_to_consumers(const Model& model, std::map<std::string, Range>& ranges) {
   const Graph g(model.proto().graph());
   int changed = 0;
@@ -61,7 +58,7 @@ int clip_ranges_to_consumers(const Model& model, std::map<std::string, Range>& r
       std::optional<Range> outputs = Range{0, 0};
       for (int c : consumers) {
         const auto& n = g.node(c);
-        const auto b = passed_interval(g, n);
+        const auto b = clip_bounds(g, n);
         if (!b || n.input(0) != tensor) {
           pass.reset();
           break;

@@ -12,13 +12,26 @@
 // readers' outputs lie inside the clip bounds. Without it a Conv -> Clip stays float.
 #pragma once
 #include <map>
+#include <optional>
 #include <string>
 
 #include "quant/quant_params.h"
 
+namespace onnx {
+class NodeProto;
+}
+
 namespace onnxquant {
 
 class Model;
+class Graph;
+
+// The interval a Relu or Clip node lets through (constant bounds; +-inf where unbounded); nullopt for any
+// other node or a Clip whose bound is computed.
+struct ClipBounds {
+  double lo, hi;
+};
+std::optional<ClipBounds> clip_bounds(const Graph& graph, const onnx::NodeProto& node);
 
 // Returns how many ranges were narrowed or added. Clip bounds must be constants (initializers, Constant nodes or,
 // before opset 11, attributes); a Clip with a computed bound leaves its input's range alone.

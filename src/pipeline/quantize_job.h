@@ -36,8 +36,8 @@ struct AccuracyOptions {
   bool clip_ranges = true;       // calib/clip_to_consumers.h (exact: the Q saturates where the Clip does)
   bool equalize = false;         // rewrite/equalize_cross_layer.h; needs calibration data (not --ranges)
   bool bias_correction = false;  // pipeline/bias_correction.h; needs calibration data
-  int64_t bias_correction_samples = 32;  // first calibration samples the mean output shift is measured on
-  int bias_correction_layers_per_step = 8;
+  int64_t bias_correction_samples = 16;  // first calibration samples the mean output shift is measured on
+  int bias_correction_layers_per_step = 1;
   // --target-cosine: return the most sensitive layers to FP32 until the outputs' mean cosine against
   // FP32 on held-out calibration samples reaches it (pipeline/sensitivity_fallback.h). 0: off.
   double target_cosine = 0;
