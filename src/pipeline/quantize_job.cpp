@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "calib/clip_to_consumers.h"
@@ -17,6 +18,7 @@
 #include "pipeline/bias_correction.h"
 #include "pipeline/calibrate_job.h"
 #include "rewrite/equalize_cross_layer.h"
+#include "rewrite/expose_tensors.h"
 #include "rewrite/extract_constants.h"
 #include "rewrite/insert_qdq.h"
 #include "rewrite/quantize_weights.h"
@@ -67,6 +69,34 @@ Model prepare_float_model(const Model& fp32, QuantizeResult& r) {
   return m;
 }
 
+// Per-channel max |value| (axis 1) of each link tensor of the equalizable pairs, over the first samples
+// of the calibration data, in the float model: what activation-aware equalization balances.
+std::map<std::string, std::vector<double>> measure_link_ranges(const QuantizeRequest& req, const Model& fp32) {
+  const std::vector<std::string> links = equalizable_links(fp32);
+  if (links.empty()) return {};
+  Model probe = fp32.clone();
+  ExposeTensors(links).run(probe);
+  Executor e(probe, req.exec);
+  InputOptions data = req.inputs;
+  data.max_samples = req.inputs.max_samples > 0 ? std::min(req.inputs.max_samples, req.accuracy.equalize_samples) : req.accuracy.equalize_samples;
+  std::map<std::string, std::vector<double>> ranges;
+  for (const auto& sample : load_model_inputs(e.inputs(), data)) {
+    const NamedTensors out = e.run(sample, links);
+    for (const auto& [name, t] : out) {
+      if (t.shape.size() < 2) continue;
+      const int64_t n = t.shape[0], c = t.shape[1], inner = t.elements() / std::max<int64_t>(1, n * c);
+      auto& r = ranges[name];
+      r.resize(static_cast<size_t>(c), 0.0);
+      const auto v = t.as<float>();
+      for (int64_t i = 0; i < t.elements(); ++i) {
+        const auto ch = static_cast<size_t>((i / inner) % c);
+        r[ch] = std::max(r[ch], std::fabs(static_cast<double>(v[i])));
+      }
+    }
+  }
+  return ranges;
+}
+
 // Cross-layer equalization changes activations between the pairs, so a ranges file measured on the input
 // model does not fit the equalized one: equalize only when calibrating here.
 void equalize(const QuantizeRequest& req, Model& fp32, QuantizeResult& r) {
@@ -75,7 +105,9 @@ void equalize(const QuantizeRequest& req, Model& fp32, QuantizeResult& r) {
     r.notes.push_back("cross-layer equalization skipped: it needs calibration on the equalized model (-i DATA), not a --ranges file");
     return;
   }
-  PassReport p = EqualizeCrossLayer().run(fp32);
+  EqualizeOptions o;
+  if (!req.inputs.files.empty()) o.link_ranges = measure_link_ranges(req, fp32);
+  PassReport p = EqualizeCrossLayer(o).run(fp32);
   r.equalized = p.changes > 0;
   r.passes.push_back(std::move(p));
 }

@@ -35,6 +35,7 @@ namespace onnxquant {
 struct AccuracyOptions {
   bool clip_ranges = true;       // calib/clip_to_consumers.h (exact: the Q saturates where the Clip does)
   bool equalize = false;         // rewrite/equalize_cross_layer.h; needs calibration data (not --ranges)
+  int64_t equalize_samples = 16; // calibration samples the links' per-channel ranges are measured on
   bool bias_correction = false;  // pipeline/bias_correction.h; needs calibration data
   int64_t bias_correction_samples = 16;  // first calibration samples the mean output shift is measured on
   int bias_correction_layers_per_step = 1;

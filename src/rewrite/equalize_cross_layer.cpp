@@ -17,6 +17,7 @@ namespace onnxquant {
 namespace {
 
 struct ConvPair {
+  std::string link;                      // the tensor between them (A's output or the Relu's)
   std::string first_weight, first_bias;  // A's weight and bias ("" when A has none)
   std::string second_weight;             // B's weight
   int64_t second_group = 1;
@@ -56,7 +57,7 @@ std::optional<ConvPair> pair_from(const Graph& g, int a_index, int b_index, cons
   const auto& b = g.node(b_index);
   if (!is_plain(b, "Conv") || b.input_size() < 2 || b.input(0) != link || b.input(1) == link) return std::nullopt;
   if (!private_float_initializer(g, a.input(1), 3) || !private_float_initializer(g, b.input(1), 3)) return std::nullopt;
-  ConvPair p{a.input(1), "", b.input(1), group_of(b)};
+  ConvPair p{link, a.input(1), "", b.input(1), group_of(b)};
   const int64_t channels = g.initializer(a.input(1))->dims(0);
   const auto* w2 = g.initializer(b.input(1));
   if (w2->dims(1) * p.second_group != channels || w2->dims(0) % p.second_group != 0) return std::nullopt;
@@ -122,6 +123,12 @@ InputChannelView input_view(const Tensor& w, int64_t group) {
 
 }  // namespace
 
+std::vector<std::string> equalizable_links(const Model& model) {
+  std::vector<std::string> links;
+  for (const auto& p : find_pairs(Graph(model.proto().graph())).pairs) links.push_back(p.link);
+  return links;
+}
+
 bool EqualizeCrossLayer::match(const Model& model) const { return !find_pairs(Graph(model.proto().graph())).pairs.empty(); }
 
 PassReport EqualizeCrossLayer::apply(Model& model) const {
@@ -139,14 +146,19 @@ PassReport EqualizeCrossLayer::apply(Model& model) const {
     load(p.first_bias);
     load(p.second_weight);
   }
-  int sweeps = 0;
+  int sweeps = 0, activation_aware = 0;
   double last_change = 0;
   for (; sweeps < options_.max_sweeps; ++sweeps) {
     last_change = 0;
     for (const auto& p : search.pairs) {
+      const auto measured = options_.link_ranges.find(p.link);
+      const bool by_activation = measured != options_.link_ranges.end();
+      if (by_activation && sweeps > 0) continue;  // independent pairs: one sweep is exact
+      activation_aware += by_activation;
       Tensor& w1 = weights.at(p.first_weight);
       Tensor& w2 = weights.at(p.second_weight);
-      const std::vector<double> r1 = output_channel_ranges(w1);
+      std::vector<double> r1 = output_channel_ranges(w1);
+      if (by_activation && measured->second.size() == r1.size()) r1 = measured->second;
       const InputChannelView view = input_view(w2, p.second_group);
       auto v1 = w1.as<float>();
       auto v2 = w2.as<float>();
@@ -173,7 +185,8 @@ PassReport EqualizeCrossLayer::apply(Model& model) const {
   for (auto& init : *model.proto().mutable_graph()->mutable_initializer())
     if (auto it = weights.find(init.name()); it != weights.end()) tensor_to_proto(it->second, it->first, init);
   report.changes = static_cast<int>(search.pairs.size());
-  report.notes.push_back(fmt::format("{} Conv pairs equalized in {} sweep(s) (last largest scale change {:.2g})", search.pairs.size(), sweeps, last_change));
+  report.notes.push_back(fmt::format("{} Conv pairs equalized in {} sweep(s) (last largest scale change {:.2g}), {} by their measured activation ranges",
+                                     search.pairs.size(), sweeps, last_change, activation_aware));
   if (search.through_other_ops > 0)
     report.notes.push_back(fmt::format("{} Conv pairs joined by a non-Relu activation (Clip, Sigmoid, ...) left alone: scaling through it would change the model",
                                        search.through_other_ops));

@@ -10,7 +10,18 @@
 // not (Clip(x / s, 0, 6) != Clip(x, 0, 6) / s), so pairs through them are left alone and counted in the
 // report; Nagel et al. replace Relu6 by Relu, which changes the model, and onnxquant does not do that.
 // Weights shared with another node are not touched. Chains (A -> B -> C) are swept until the scales settle.
+//
+// Activation-aware mode: given the per-channel ranges of the link tensor (A's output, or the Relu's) on
+// calibration data, s_i = sqrt(a_i / r2_i) balances that activation's channels against B's weights
+// instead of A's weights against B's. With per-channel int8 weights A's scaling is free (each of its
+// output channels has its own scale), while the link is quantized with ONE scale for all channels: a
+// channel 100x smaller than the largest one keeps 2-3 of 256 levels. Pairs are independent then (scaling
+// a link changes no other link), so one sweep is exact.
 #pragma once
+#include <map>
+#include <string>
+#include <vector>
+
 #include "rewrite/pass.h"
 
 namespace onnxquant {
@@ -21,7 +32,13 @@ struct EqualizeOptions {
   // s_i is kept within [1/max_scale, max_scale]: a channel that is all zeros on one side would
   // otherwise get an unbounded scale.
   double max_scale = 1e4;
+  // Link tensor name -> per-channel max |value| on calibration data (activation-aware mode for the pairs
+  // it covers; see equalizable_links()).
+  std::map<std::string, std::vector<double>> link_ranges;
 };
+
+// The link tensors of the pairs the pass would equalize in `model` (what to measure for link_ranges).
+std::vector<std::string> equalizable_links(const Model& model);
 
 class EqualizeCrossLayer : public Pass {
  public:

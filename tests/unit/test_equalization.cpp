@@ -128,3 +128,24 @@ TEST(EqualizeCrossLayer, SkipsSharedWeights) {
   Model m = b.build();
   EXPECT_FALSE(EqualizeCrossLayer().match(m));
 }
+
+// Activation-aware mode: with the link's per-channel ranges a_i given, s_i = sqrt(a_i / r2_i), so the
+// link's channel i ends at a_i / s_i and B's weights reading it at r2_i * s_i: both sqrt(a_i * r2_i).
+TEST(EqualizeCrossLayer, BalancesMeasuredActivationRangesAgainstNextWeights) {
+  const Model before = conv_chain("Relu");
+  EXPECT_EQ(equalizable_links(before), (std::vector<std::string>{"r", "d"}));
+  EqualizeOptions o;
+  o.link_ranges["d"] = {0.5, 2.0, 8.0, 100.0};
+  Model after = before.clone();
+  const PassReport r = EqualizeCrossLayer(o).run(after);
+  ASSERT_FALSE(r.notes.empty());
+  EXPECT_NE(r.notes[0].find("1 by their measured activation ranges"), std::string::npos) << r.notes[0];
+  const Tensor wc_before = weight(before, "wc"), wc_after = weight(after, "wc");
+  for (int64_t c = 0; c < 4; ++c) {
+    const double a = o.link_ranges["d"][static_cast<size_t>(c)], r2 = input_channel_max(wc_before, c);
+    EXPECT_NEAR(input_channel_max(wc_after, c), std::sqrt(a * r2), 1e-5 * std::sqrt(a * r2)) << "channel " << c;
+  }
+  NamedTensors in{{"x", random_float_tensor({1, 3, 8, 8}, 7, -2.f, 2.f)}};
+  const Tensor want = Executor(before).run(in).at("y"), got = Executor(after).run(in).at("y");
+  for (size_t i = 0; i < want.as<float>().size(); ++i) EXPECT_NEAR(got.as<float>()[i], want.as<float>()[i], 1e-4 * (1 + std::fabs(want.as<float>()[i])));
+}
