@@ -100,7 +100,7 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
                                  r.bias_corrected_nodes, r.bias_correction_samples);
       if (r.fallback_ran) {
         const auto& f = r.fallback;
-        std::cout << fmt::format("target cosine {}: {} with {} layer(s) in FP32 (FP32 latency {:.2f} ms)\n", req->accuracy.target_cosine,
+        std::cout << fmt::format("target cosine {}: {}, {} layer(s) kept in FP32 (FP32 latency {:.2f} ms)\n", req->accuracy.target_cosine,
                                  f.reached ? "reached" : "NOT reached", f.excluded.size(), f.fp32_latency_ms);
         Table t({{"step"}, {"returned to FP32"}, {"op"}, {"held-out cosine"}, {"latency ms"}, {"speedup"}});
         for (size_t i = 0; i < f.steps.size(); ++i) {

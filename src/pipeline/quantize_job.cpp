@@ -151,8 +151,9 @@ void fall_back(const QuantizeRequest& req, const Model& fp32, const std::map<std
   r.fallback_ran = true;
   plan.exclude.insert(plan.exclude.end(), r.fallback.excluded.begin(), r.fallback.excluded.end());
   if (!r.fallback.reached)
-    r.notes.push_back(fmt::format("--target-cosine {}: not reached with {} layer(s) in FP32 (held-out cosine {:.5f})", o.target_cosine,
-                                  r.fallback.excluded.size(), r.fallback.steps.back().cosine));
+    r.notes.push_back(fmt::format("--target-cosine {}: not reached in {} step(s); kept step {} ({} layer(s) in FP32, held-out cosine {:.5f})",
+                                  o.target_cosine, r.fallback.steps.size() - 1, r.fallback.kept_step, r.fallback.excluded.size(),
+                                  r.fallback.steps[static_cast<size_t>(r.fallback.kept_step)].cosine));
 }
 
 }  // namespace
@@ -264,7 +265,7 @@ nlohmann::json to_json(const QuantizeResult& r) {
       steps.push_back({{"node", s.node.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.node)}, {"op_type", s.op_type},
                        {"sensitivity", s.sensitivity}, {"cosine", s.cosine}, {"latency_ms", s.latency_ms},
                        {"speedup", s.latency_ms > 0 ? nlohmann::json(r.fallback.fp32_latency_ms / s.latency_ms) : nlohmann::json(nullptr)}});
-    j["accuracy"]["fallback"] = {{"reached", r.fallback.reached}, {"fp32_latency_ms", r.fallback.fp32_latency_ms}, {"excluded", r.fallback.excluded}, {"steps", steps}};
+    j["accuracy"]["fallback"] = {{"reached", r.fallback.reached}, {"kept_step", r.fallback.reached ? nlohmann::json(nullptr) : nlohmann::json(r.fallback.kept_step)}, {"fp32_latency_ms", r.fallback.fp32_latency_ms}, {"excluded", r.fallback.excluded}, {"steps", steps}};
   } else {
     j["accuracy"]["fallback"] = nullptr;
   }

@@ -96,6 +96,15 @@ FallbackResult fall_back_to_target(const Model& fp32, const std::map<std::string
       break;
     }
   }
+  if (!r.reached) {
+    // Keep the step that came closest (the fewest layers on a tie): later layers can cost more than
+    // they buy on the held-out samples.
+    size_t best = 0;
+    for (size_t i = 1; i < r.steps.size(); ++i)
+      if (r.steps[i].cosine > r.steps[best].cosine) best = i;
+    r.kept_step = static_cast<int>(best);
+    r.excluded.resize(best);
+  }
   return r;
 }
 

@@ -7,7 +7,8 @@
 // that node alone stays float (leave-one-out, through StaticPlanOptions::exclude). Nodes are returned to
 // FP32 in that order; after each one the model is re-quantized and judged on the separate `held_out`
 // samples (so the choice is not fitted to the samples it is judged on), and its latency is measured,
-// which gives the trade-off curve: cosine against speed as layers return to FP32.
+// which gives the trade-off curve: cosine against speed as layers return to FP32. When the target is
+// not reached, the step with the best held-out cosine is kept.
 #pragma once
 #include <map>
 #include <string>
@@ -39,8 +40,11 @@ struct FallbackStep {
 struct FallbackResult {
   bool reached = false;
   double fp32_latency_ms = 0;
-  std::vector<FallbackStep> steps;  // steps[0]: everything the plan quantizes
-  std::vector<std::string> excluded;  // node names returned to FP32, in order
+  std::vector<FallbackStep> steps;  // steps[0]: everything the plan quantizes; one step per node tried
+  // Node names returned to FP32, in order: all of them when the target was reached, else those of the
+  // step with the best held-out cosine (`kept_step`).
+  std::vector<std::string> excluded;
+  int kept_step = -1;  // when not reached: the step whose layers stay in FP32
 };
 
 // The worst output's mean cosine over `samples` (each sample's cosine, averaged; outputs compared by name).
