@@ -33,7 +33,7 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
   auto static_int8 = std::make_shared<bool>(false);
   auto dry_run = std::make_shared<bool>(false);
   auto per_tensor = std::make_shared<bool>(false);
-  auto method = std::make_shared<std::string>("minmax");
+  auto method = std::make_shared<std::string>("mse");
   auto activation = std::make_shared<std::string>("uint8");
   auto ranges = std::make_shared<std::string>();
   auto target_cpu = std::make_shared<std::string>("auto");
@@ -47,7 +47,7 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
   add_quantize_mode_options(cmd, *modes);
   cmd->add_option("--ranges", *ranges, "Ranges file from `onnxquant calibrate` (must match the model's SHA-256)");
   add_input_options(cmd, req->inputs);
-  cmd->add_option("-m,--method", *method, "Range method when calibrating here: minmax, percentile, entropy, mse")
+  cmd->add_option("-m,--method", *method, "Range method when calibrating here: mse (default), minmax, percentile, entropy")
       ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
   cmd->add_flag("--dry-run", *dry_run, "Print the quantization plan (every tensor's decision and reason); write no model");
   cmd->add_option("--plan-out", req->plan_out, "Save the plan as JSON");
@@ -62,6 +62,20 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
   cmd->add_flag("--quantize-softmax", req->plan.quantize_softmax, "Quantize Softmax (QLinearSoftmax); protected by default");
   cmd->add_flag("--quantize-attention", req->plan.quantize_attention, "Quantize attention score chains; protected by default");
   cmd->add_flag("--quantize-layernorm", req->plan.quantize_layer_norm, "Quantize decomposed LayerNorm chains; protected by default");
+  cmd->add_flag("--no-clip-ranges", [req](int64_t) { req->accuracy.clip_ranges = false; },
+                "Keep calibrated ranges of tensors read only by Clip/Relu (instead of cutting them to the clip bounds)");
+  cmd->add_flag("--equalize,!--no-equalize", req->accuracy.equalize,
+                "Cross-layer equalization: rescale Conv -> [Relu] -> Conv pairs so their weight ranges match (helps per-tensor weights)");
+  cmd->add_flag("--bias-correction,!--no-bias-correction", req->accuracy.bias_correction,
+                "Bias correction: subtract each quantized Conv/Gemm's mean output shift on calibration data from its bias");
+  cmd->add_option("--bias-correction-samples", req->accuracy.bias_correction_samples, "Calibration samples bias correction measures on")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--bias-correction-step", req->accuracy.bias_correction_layers_per_step,
+                  "Layers bias correction corrects per quantize-and-measure run (1: strictly layer by layer, slowest)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--target-cosine", req->accuracy.target_cosine,
+                  "Return the most sensitive layers to FP32 until the outputs' cosine vs FP32 on held-out calibration samples reaches this")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--report", req->report_html, "Write an HTML validation page of the result against FP32 (on the -i data, or synthetic)");
   cmd->add_option("--report-samples", req->report_samples, "Samples the --report validation uses")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", req->exec.intra_op_threads, "ORT intra-op threads for calibration and verification")->check(CLI::NonNegativeNumber);
@@ -103,6 +117,21 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
       if (!r.plan_out.empty()) std::cout << fmt::format("  plan written to {}\n", r.plan_out);
       for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
       if (!r.written) return 0;
+      if (r.equalized || r.bias_corrected_nodes > 0)
+        std::cout << fmt::format("accuracy: cross-layer equalization {}; bias correction on {} Conv/Gemm ({} samples)\n", r.equalized ? "applied" : "not applicable",
+                                 r.bias_corrected_nodes, r.bias_correction_samples);
+      if (r.fallback_ran) {
+        const auto& f = r.fallback;
+        std::cout << fmt::format("target cosine {}: {}, {} layer(s) kept in FP32 (FP32 latency {:.2f} ms)\n", req->accuracy.target_cosine,
+                                 f.reached ? "reached" : "NOT reached", f.excluded.size(), f.fp32_latency_ms);
+        Table t({{"step"}, {"returned to FP32"}, {"op"}, {"held-out cosine"}, {"latency ms"}, {"speedup"}});
+        for (size_t i = 0; i < f.steps.size(); ++i) {
+          const auto& s = f.steps[i];
+          t.add_row({std::to_string(i), s.node.empty() ? "(all quantized)" : s.node, s.op_type, fmt::format("{:.5f}", s.cosine),
+                     fmt::format("{:.2f}", s.latency_ms), fmt::format("{:.2f}x", s.latency_ms > 0 ? f.fp32_latency_ms / s.latency_ms : 0.0)});
+        }
+        std::cout << t.render();
+      }
       const auto conv = r.fusion.by_op.find("Conv");
       std::cout << fmt::format("verified in ONNX Runtime {}: cosine {:.6f} vs FP32 on one sample; {} integer kernels", r.fusion.runtime_version,
                                r.first_sample.cosine, r.fusion.integer_kernel_total);

@@ -4,15 +4,22 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "calib/clip_to_consumers.h"
 #include "calib/ranges_file.h"
 #include "pipeline/validate_job.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/sha256.h"
+#include "core/temp_dir.h"
+#include "pipeline/bias_correction.h"
 #include "pipeline/calibrate_job.h"
 #include "rewrite/div_by_constant_to_mul.h"
+#include "rewrite/equalize_cross_layer.h"
+#include "rewrite/expose_tensors.h"
 #include "rewrite/extract_constants.h"
 #include "rewrite/hard_sigmoid_to_clip.h"
 #include "rewrite/insert_qdq.h"
@@ -29,7 +36,9 @@ constexpr int64_t kMinOpset = 13;
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-std::map<std::string, Range> obtain_ranges(const QuantizeRequest& req, QuantizeResult& r) {
+// `calibrated_model`: the file calibration runs on (the float model as it will be quantized, which
+// differs from the input file after cross-layer equalization).
+std::map<std::string, Range> obtain_ranges(const QuantizeRequest& req, const std::filesystem::path& calibrated_model, QuantizeResult& r) {
   if (!req.ranges_file.empty()) {
     const RangesFile file = load_ranges(req.ranges_file);
     check_ranges_match_model(file, sha256_file_hex(req.model), req.model);
@@ -41,7 +50,7 @@ std::map<std::string, Range> obtain_ranges(const QuantizeRequest& req, QuantizeR
     return file.ranges();
   }
   CalibrateRequest c;
-  c.model = req.model;
+  c.model = calibrated_model;
   c.inputs = req.inputs;
   c.range = req.range;
   c.range.target = req.plan.activations;
@@ -51,6 +60,102 @@ std::map<std::string, Range> obtain_ranges(const QuantizeRequest& req, QuantizeR
   r.ranges_source = "calibrated";
   r.calibration_samples = cal.samples;
   return cal.ranges.ranges();
+}
+
+// Weights as initializers (Paddle exports keep them in Constant nodes) and opset >= 13, so that the float
+// rewrites below see every weight and quantize_static's own preparation has nothing left to do.
+Model prepare_float_model(const Model& fp32, QuantizeResult& r) {
+  Model m = fp32.clone();
+  r.passes.push_back(ExtractConstants().run(m));
+  r.passes.push_back(UpgradeOpset(kMinOpset).run(m));
+  return m;
+}
+
+// Per-channel max |value| (axis 1) of each link tensor of the equalizable pairs, over the first samples
+// of the calibration data, in the float model: what activation-aware equalization balances.
+std::map<std::string, std::vector<double>> measure_link_ranges(const QuantizeRequest& req, const Model& fp32) {
+  const std::vector<std::string> links = equalizable_links(fp32);
+  if (links.empty()) return {};
+  Model probe = fp32.clone();
+  ExposeTensors(links).run(probe);
+  Executor e(probe, req.exec);
+  InputOptions data = req.inputs;
+  data.max_samples = req.inputs.max_samples > 0 ? std::min(req.inputs.max_samples, req.accuracy.equalize_samples) : req.accuracy.equalize_samples;
+  std::map<std::string, std::vector<double>> ranges;
+  for (const auto& sample : load_model_inputs(e.inputs(), data)) {
+    const NamedTensors out = e.run(sample, links);
+    for (const auto& [name, t] : out) {
+      if (t.shape.size() < 2) continue;
+      const int64_t n = t.shape[0], c = t.shape[1], inner = t.elements() / std::max<int64_t>(1, n * c);
+      auto& r = ranges[name];
+      r.resize(static_cast<size_t>(c), 0.0);
+      const auto v = t.as<float>();
+      for (int64_t i = 0; i < t.elements(); ++i) {
+        const auto ch = static_cast<size_t>((i / inner) % c);
+        r[ch] = std::max(r[ch], std::fabs(static_cast<double>(v[i])));
+      }
+    }
+  }
+  return ranges;
+}
+
+// Cross-layer equalization changes activations between the pairs, so a ranges file measured on the input
+// model does not fit the equalized one: equalize only when calibrating here.
+void equalize(const QuantizeRequest& req, Model& fp32, QuantizeResult& r) {
+  if (!req.accuracy.equalize) return;
+  if (!req.ranges_file.empty()) {
+    r.notes.push_back("cross-layer equalization skipped: it needs calibration on the equalized model (-i DATA), not a --ranges file");
+    return;
+  }
+  EqualizeOptions o;
+  if (!req.inputs.files.empty()) o.link_ranges = measure_link_ranges(req, fp32);
+  PassReport p = EqualizeCrossLayer(o).run(fp32);
+  r.equalized = p.changes > 0;
+  r.passes.push_back(std::move(p));
+}
+
+void correct_bias(const QuantizeRequest& req, Model& fp32, const std::map<std::string, Range>& ranges, QuantizeResult& r) {
+  if (!req.accuracy.bias_correction) return;
+  if (req.inputs.files.empty()) {
+    r.notes.push_back("bias correction skipped: it measures the quantized model's output shift on calibration data (-i DATA)");
+    return;
+  }
+  InputOptions data = req.inputs;
+  data.max_samples = req.accuracy.bias_correction_samples;
+  if (req.inputs.max_samples > 0) data.max_samples = std::min(req.inputs.max_samples, data.max_samples);
+  const std::vector<NamedTensors> samples = load_model_inputs(Executor(fp32, req.exec).inputs(), data);
+  BiasCorrectionOptions o;
+  o.layers_per_step = req.accuracy.bias_correction_layers_per_step;
+  const BiasCorrectionReport b = correct_biases(fp32, ranges, req.plan, samples, req.exec, o);
+  r.bias_corrected_nodes = b.corrected_nodes;
+  r.bias_correction_samples = b.samples;
+  PassReport p{"bias_correction", b.corrected_nodes, {}};
+  p.notes.push_back(fmt::format("{} Conv/Gemm biases corrected on {} samples in {} sequential step(s); largest shift {:.3g} x the channel's RMS ({})",
+                                b.corrected_nodes, b.samples, b.steps, b.largest_shift, b.largest_shift_node));
+  r.passes.push_back(std::move(p));
+}
+
+// The first and the last `fallback_samples` calibration samples: ranking on one set and judging on the
+// other keeps the choice from being fitted to the samples it is judged on.
+void fall_back(const QuantizeRequest& req, const Model& fp32, const std::map<std::string, Range>& ranges, StaticPlanOptions& plan, QuantizeResult& r) {
+  if (req.accuracy.target_cosine <= 0) return;
+  if (req.inputs.files.empty()) throw UsageError("--target-cosine needs calibration data (-i DATA) to measure the quantized model on");
+  std::vector<NamedTensors> all = load_model_inputs(Executor(fp32, req.exec).inputs(), req.inputs);
+  const size_t n = static_cast<size_t>(std::max<int64_t>(1, req.accuracy.fallback_samples));
+  if (all.size() < 2) throw DataError("--target-cosine needs at least 2 calibration samples (one to rank layers on, one to judge)");
+  const size_t split = std::min(n, all.size() / 2);
+  std::vector<NamedTensors> measure(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(split));
+  std::vector<NamedTensors> held_out(all.end() - static_cast<std::ptrdiff_t>(std::min(n, all.size() - split)), all.end());
+  FallbackOptions o;
+  o.target_cosine = req.accuracy.target_cosine;
+  o.max_layers = req.accuracy.fallback_max_layers;
+  r.fallback = fall_back_to_target(fp32, ranges, plan, measure, held_out, req.exec, o);
+  r.fallback_ran = true;
+  plan.exclude.insert(plan.exclude.end(), r.fallback.excluded.begin(), r.fallback.excluded.end());
+  if (!r.fallback.reached)
+    r.notes.push_back(fmt::format("--target-cosine {}: not reached in {} step(s); kept step {} ({} layer(s) in FP32, held-out cosine {:.5f})",
+                                  o.target_cosine, r.fallback.steps.size() - 1, r.fallback.kept_step, r.fallback.excluded.size(),
+                                  r.fallback.steps[static_cast<size_t>(r.fallback.kept_step)].cosine));
 }
 
 }  // namespace
@@ -76,11 +181,30 @@ QuantizeResult quantize_model(const QuantizeRequest& req) {
   r.mode = req.mode;
   const Model fp32 = Model::load(req.model);
   r.input_bytes = fp32.byte_size();
-  const std::map<std::string, Range> ranges = obtain_ranges(req, r);
+  Model prepared = prepare_float_model(fp32, r);
+  equalize(req, prepared, r);
+  std::map<std::string, Range> ranges;
+  if (r.equalized) {
+    TempDir dir("onnxquant-equalized");
+    prepared.save(dir / "equalized.onnx");
+    ranges = obtain_ranges(req, dir / "equalized.onnx", r);
+  } else {
+    ranges = obtain_ranges(req, req.model, r);
+  }
+  if (req.accuracy.clip_ranges) {
+    const int narrowed = clip_ranges_to_consumers(prepared, ranges);
+    r.passes.push_back({"clip_ranges_to_consumers", narrowed, {fmt::format("{} activation range(s) cut to (or, when calibration skipped them, taken from) the Clip/Relu that alone read them", narrowed)}});
+  }
+  StaticPlanOptions plan = req.plan;
+  if (req.mode == QuantizeMode::Write) {
+    correct_bias(req, prepared, ranges, r);
+    fall_back(req, prepared, ranges, plan, r);
+  }
 
-  StaticQuantization q = quantize_static(fp32, ranges, req.plan);
+  StaticQuantization q = quantize_static(prepared, ranges, plan);
   r.plan = q.plan;
-  r.passes = q.passes;
+  for (auto& p : q.passes)
+    if (p.changes > 0 || (p.pass != "extract_constants" && p.pass != "upgrade_opset")) r.passes.push_back(std::move(p));
   if (!req.plan_out.empty()) {
     write_file_atomically(req.plan_out, plan_to_json(r.plan).dump(2) + "\n");
     r.plan_out = req.plan_out.string();
@@ -138,6 +262,17 @@ nlohmann::json to_json(const QuantizeResult& r) {
   j["written"] = r.written;
   j["report"] = r.report.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.report);
   j["ranges"] = {{"source", r.ranges_source}, {"samples", r.calibration_samples}};
+  j["accuracy"] = {{"equalized", r.equalized}, {"bias_corrected_nodes", r.bias_corrected_nodes}, {"bias_correction_samples", r.bias_correction_samples}};
+  if (r.fallback_ran) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : r.fallback.steps)
+      steps.push_back({{"node", s.node.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.node)}, {"op_type", s.op_type},
+                       {"sensitivity", s.sensitivity}, {"cosine", s.cosine}, {"latency_ms", s.latency_ms},
+                       {"speedup", s.latency_ms > 0 ? nlohmann::json(r.fallback.fp32_latency_ms / s.latency_ms) : nlohmann::json(nullptr)}});
+    j["accuracy"]["fallback"] = {{"reached", r.fallback.reached}, {"kept_step", r.fallback.reached ? nlohmann::json(nullptr) : nlohmann::json(r.fallback.kept_step)}, {"fp32_latency_ms", r.fallback.fp32_latency_ms}, {"excluded", r.fallback.excluded}, {"steps", steps}};
+  } else {
+    j["accuracy"]["fallback"] = nullptr;
+  }
   j["plan"] = plan_to_json(r.plan);
   j["plan_out"] = r.plan_out.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.plan_out);
   nlohmann::json passes = nlohmann::json::array();
