@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "core/errors.h"
+#include "core/interrupt.h"
 #include "core/version.h"
 #include "exec/executor.h"
 
@@ -28,6 +29,7 @@ int report_error(const Error& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  install_interrupt_cleanup();  // before any thread exists (core/interrupt.h)
   CLI::App app{"onnxquant: quantize ONNX models for ONNX Runtime and prove the result", "onnxquant"};
   app.require_subcommand(0, 1);
   app.fallthrough();
