@@ -20,6 +20,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libstb-dev libpng-dev libjpeg-dev zlib1g-dev
   python3 python3-dev python3-numpy python3-pytest pybind11-dev
+  clang libclang-rt-14-dev
   chromium
 )
 

@@ -10,6 +10,7 @@
 #include "cli/command.h"
 #include "cli/config_file.h"
 #include "core/errors.h"
+#include "core/interrupt.h"
 #include "core/version.h"
 #include "exec/executor.h"
 
@@ -31,6 +32,7 @@ int report_error(const Error& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  install_interrupt_cleanup();  // before any thread exists (core/interrupt.h)
   CLI::App app{"onnxquant: quantize ONNX models for ONNX Runtime and prove the result", "onnxquant"};
   app.require_subcommand(0, 1);
   app.fallthrough();

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "core/errors.h"
+#include "core/interrupt.h"
 
 namespace onnxquant {
 namespace fs = std::filesystem;
@@ -19,30 +20,64 @@ static fs::path temp_path_beside(const fs::path& target) {
   return dir / ("." + target.filename().string() + ".tmp-" + tag);
 }
 
-void write_file_atomically(const fs::path& target, const std::function<void(std::ostream&)>& write) {
+struct PendingFiles::File {
+  fs::path target, temp;
+  std::unique_ptr<InterruptCleanup> cleanup;  // registered before the temp file exists
+};
+
+PendingFiles::PendingFiles() = default;
+
+PendingFiles::~PendingFiles() {
+  std::error_code ec;
+  for (const auto& f : files_) fs::remove(f.temp, ec);
+}
+
+void PendingFiles::add(const fs::path& target, const std::function<void(std::ostream&)>& write) {
   const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw IoError("cannot write " + target.string() + ": folder " + dir.string() + " does not exist");
   if (fs::is_directory(target, ec)) throw IoError("cannot write " + target.string() + ": it is a folder");
   const fs::path tmp = temp_path_beside(target);
-  try {
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      if (!out) throw IoError("cannot create " + tmp.string() + " (permission denied or read-only folder?)");
-      write(out);
-      out.flush();
-      if (!out) throw IoError("error while writing " + target.string() + " (disk full?)");
+  files_.push_back(File{target, tmp, std::make_unique<InterruptCleanup>(tmp)});
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  if (!out) throw IoError("cannot create " + tmp.string() + " (permission denied or read-only folder?)");
+  write(out);
+  out.close();  // flushes: a full disk shows here
+  if (!out) throw IoError("error while writing " + target.string() + " (disk full?)");
+}
+
+void PendingFiles::add(const fs::path& target, std::string_view contents) {
+  add(target, [&](std::ostream& out) { out.write(contents.data(), static_cast<std::streamsize>(contents.size())); });
+}
+
+void PendingFiles::commit() {
+  std::string failure;
+  {
+    const auto held = hold_interrupts();
+    for (auto& f : files_) {
+      std::error_code ec;
+      fs::rename(f.temp, f.target, ec);
+      if (ec) {
+        failure = "cannot move " + f.temp.string() + " to " + f.target.string() + ": " + ec.message();
+        break;
+      }
+      f.temp.clear();  // published: nothing to remove
     }
-    fs::rename(tmp, target, ec);
-    if (ec) throw IoError("cannot move " + tmp.string() + " to " + target.string() + ": " + ec.message());
-  } catch (...) {
-    fs::remove(tmp, ec);
-    throw;
   }
+  if (!failure.empty()) throw IoError(failure);  // the destructor removes the temps not yet renamed
+  files_.clear();
+}
+
+void write_file_atomically(const fs::path& target, const std::function<void(std::ostream&)>& write) {
+  PendingFiles file;
+  file.add(target, write);
+  file.commit();
 }
 
 void write_file_atomically(const fs::path& target, std::string_view contents) {
-  write_file_atomically(target, [&](std::ostream& out) { out.write(contents.data(), static_cast<std::streamsize>(contents.size())); });
+  PendingFiles file;
+  file.add(target, contents);
+  file.commit();
 }
 
 std::string read_file(const fs::path& path, size_t max_bytes) {

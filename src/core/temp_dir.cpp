@@ -12,7 +12,11 @@ TempDir::TempDir(const std::string& prefix) {
   std::error_code ec;
   for (int attempt = 0; attempt < 16; ++attempt) {
     path_ = fs::temp_directory_path(ec) / (prefix + "-" + std::to_string(rd()) + std::to_string(rd()));
-    if (fs::create_directory(path_, ec)) return;
+    if (fs::create_directory(path_, ec)) {
+      // Registered only once it is ours: a name that existed may belong to another process.
+      cleanup_ = std::make_unique<InterruptCleanup>(path_);
+      return;
+    }
   }
   throw IoError("cannot create a temporary folder in " + fs::temp_directory_path(ec).string());
 }

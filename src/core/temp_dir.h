@@ -1,8 +1,11 @@
 // A private temporary folder, removed with everything in it when the object goes out of scope, so
-// concurrent runs never share files and failures leave nothing behind.
+// concurrent runs never share files and failures (or an interrupt) leave nothing behind.
 #pragma once
 #include <filesystem>
+#include <memory>
 #include <string>
+
+#include "core/interrupt.h"
 
 namespace onnxquant {
 
@@ -17,6 +20,7 @@ class TempDir {
 
  private:
   std::filesystem::path path_;
+  std::unique_ptr<InterruptCleanup> cleanup_;  // removed on Ctrl-C too (core/interrupt.h)
 };
 
 }  // namespace onnxquant

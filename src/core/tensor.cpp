@@ -73,10 +73,19 @@ std::string shape_string(const Shape& shape) {
   return s + "]";
 }
 
+uint64_t byte_count(DType dtype, const Shape& shape) {
+  const uint64_t n = static_cast<uint64_t>(element_count(shape));
+  const uint64_t es = dtype_size(dtype);
+  if (es != 0 && n > std::numeric_limits<uint64_t>::max() / es)
+    throw DataError(dtype_name(dtype) + " shape " + shape_string(shape) + " has more bytes than fit in memory");
+  return n * es;
+}
+
 Tensor::Tensor(DType t, Shape s) : dtype(t), shape(std::move(s)) {
-  const size_t es = dtype_size(t);
-  if (es == 0) throw DataError("cannot allocate a tensor of type " + dtype_name(t));
-  bytes.resize(static_cast<size_t>(element_count(shape)) * es);
+  if (dtype_size(t) == 0) throw DataError("cannot allocate a tensor of type " + dtype_name(t));
+  const uint64_t size = byte_count(t, shape);
+  if (size > bytes.max_size()) throw DataError(dtype_name(t) + " shape " + shape_string(shape) + " is too large to allocate");
+  bytes.resize(static_cast<size_t>(size));
 }
 
 template <typename T>

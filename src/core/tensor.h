@@ -39,6 +39,9 @@ bool dtype_is_float(DType t);              // float16/32/64, bfloat16
 
 using Shape = std::vector<int64_t>;
 int64_t element_count(const Shape& shape);  // product of dims; throws DataError on overflow or negatives
+// Bytes a tensor of this type and shape takes: element_count times the element size, checked, so that a
+// hostile shape cannot wrap around to a small number that then matches a small file. Throws DataError.
+uint64_t byte_count(DType dtype, const Shape& shape);
 std::string shape_string(const Shape& shape);  // "[1,3,224,224]"
 
 struct Tensor {

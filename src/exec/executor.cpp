@@ -6,6 +6,8 @@
 #include <mutex>
 
 #include "core/errors.h"
+#include "core/temp_dir.h"
+#include "ir/external_data.h"
 #include "ir/model.h"
 
 namespace onnxquant {
@@ -95,6 +97,16 @@ struct Executor::Impl {
 };
 
 Executor::Executor(const Model& model, const ExecOptions& options) : impl_(std::make_unique<Impl>()) {
+  if (model.byte_size() > kMaxInlineModelBytes) {
+    // Over 2 GB, one protobuf cannot hold the model: ORT reads it from a file with external data.
+    const TempDir dir("onnxquant-exec");
+    model.save(dir / "model.onnx", {ExternalData::Always});
+    impl_->init([&] {
+      auto so = make_session_options(options);
+      return Ort::Session(ort_env(), (dir / "model.onnx").c_str(), so);
+    });
+    return;
+  }
   const std::string bytes = model.serialize();
   impl_->init([&] {
     auto so = make_session_options(options);

@@ -16,7 +16,7 @@ class RawFolderFeed : public Feed {
     if (!dtype_is_float(in.dtype))
       throw DataError("input '" + in.name + "' is " + dtype_name(in.dtype) + "; raw .bin files hold float32", "use .npy files for other types");
     check_fits(in, in.dtype, shape_, "--raw-shape " + shape_string(file_shape_));
-    bytes_ = static_cast<uint64_t>(element_count(shape_)) * sizeof(float);
+    bytes_ = byte_count(DType::Float32, shape_);  // checked: a wrapped product could match a small file
     for (auto& f : files) {
       std::error_code ec;
       const uint64_t size = fs::file_size(f, ec);

@@ -69,6 +69,9 @@ fs::path resolve_inside(const fs::path& base_dir, const std::string& location, c
 
 void load_external_data(onnx::ModelProto& model, const fs::path& base_dir, const std::string& origin, bool allow_outside) {
   std::map<fs::path, std::ifstream> open_files;
+  // Bytes read from each file so far. Tensors occupy disjoint ranges, so more than the file's size means
+  // overlapping references: a few KB of model could otherwise make us read one big file a thousand times.
+  std::map<fs::path, uint64_t> bytes_read;
   for_each_tensor(*model.mutable_graph(), [&](onnx::TensorProto& t) {
     if (t.data_location() != onnx::TensorProto::EXTERNAL) return;
     const std::string where = origin + ": tensor '" + t.name() + "'";
@@ -81,6 +84,11 @@ void load_external_data(onnx::ModelProto& model, const fs::path& base_dir, const
     if (ref.offset > file_size || length > file_size - ref.offset)
       throw LoadError(where + ": external data range [" + std::to_string(ref.offset) + ", +" + std::to_string(length) +
                       ") is beyond the end of " + file.string() + " (" + std::to_string(file_size) + " bytes)");
+    uint64_t& total = bytes_read[file];
+    if (length > file_size - total)
+      throw LoadError(where + ": external data ranges in " + file.string() + " add up to more than its " + std::to_string(file_size) +
+                      " bytes (overlapping tensors)");
+    total += length;
     auto [it, inserted] = open_files.try_emplace(file);
     if (inserted) it->second.open(file, std::ios::binary);
     auto& in = it->second;
@@ -96,20 +104,64 @@ void load_external_data(onnx::ModelProto& model, const fs::path& base_dir, const
   });
 }
 
+namespace {
+
+constexpr size_t kMinExternalBytes = 1024;
+
+// The large tensors' bytes, lent out of a model (by swap, no copy) while its structure is copied and given
+// back on destruction, exceptions included: saving a 2 GB model then holds one copy of its weights, not two.
+class LentTensorBytes {
+ public:
+  explicit LentTensorBytes(onnx::ModelProto& model) : model_(model) {
+    size_t index = 0;
+    for_each_tensor(*model_.mutable_graph(), [&](onnx::TensorProto& t) {
+      if (t.has_raw_data() && t.raw_data().size() >= kMinExternalBytes) {
+        lent_.emplace(index, std::string());
+        lent_[index].swap(*t.mutable_raw_data());
+      }
+      ++index;
+    });
+  }
+  ~LentTensorBytes() {
+    size_t index = 0;
+    for_each_tensor(*model_.mutable_graph(), [&](onnx::TensorProto& t) {
+      if (auto it = lent_.find(index++); it != lent_.end()) t.mutable_raw_data()->swap(it->second);
+    });
+  }
+  LentTensorBytes(const LentTensorBytes&) = delete;
+  LentTensorBytes& operator=(const LentTensorBytes&) = delete;
+  // Bytes of the index-th tensor in for_each_tensor order, or nullptr when it was not lent (small).
+  const std::string* bytes(size_t index) const {
+    auto it = lent_.find(index);
+    return it == lent_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  onnx::ModelProto& model_;
+  std::map<size_t, std::string> lent_;
+};
+
+}  // namespace
+
 void save_with_external_data(const onnx::ModelProto& model, const fs::path& path) {
-  constexpr size_t kMinExternalBytes = 1024;
-  onnx::ModelProto copy = model;  // graph structure is small; tensors are moved out below
+  // The model is logically const: its bytes are only borrowed for the duration of this call.
+  const LentTensorBytes weights(const_cast<onnx::ModelProto&>(model));
+  onnx::ModelProto copy = model;  // structure only, the large tensors' bytes are lent out
   const std::string data_name = path.filename().string() + ".data";
   const fs::path data_path = path.parent_path() / data_name;
-  write_file_atomically(data_path, [&](std::ostream& out) {
+  // Both files are published together: a failure or an interrupt leaves an existing model and its data
+  // file as they were, never a new data file beside an old model.
+  PendingFiles files;
+  files.add(data_path, [&](std::ostream& out) {
     uint64_t offset = 0;
+    size_t index = 0;
     for_each_tensor(*copy.mutable_graph(), [&](onnx::TensorProto& t) {
-      if (!t.has_raw_data() || t.raw_data().size() < kMinExternalBytes) return;
+      const std::string* raw = weights.bytes(index++);
+      if (!raw) return;
       // Align each tensor to 4 KiB so the runtime can memory-map it.
       const uint64_t aligned = (offset + 4095) / 4096 * 4096;
       for (; offset < aligned; ++offset) out.put('\0');
-      const std::string& raw = t.raw_data();
-      out.write(raw.data(), static_cast<std::streamsize>(raw.size()));
+      out.write(raw->data(), static_cast<std::streamsize>(raw->size()));
       auto add = [&](const char* k, const std::string& v) {
         auto* e = t.add_external_data();
         e->set_key(k);
@@ -117,8 +169,8 @@ void save_with_external_data(const onnx::ModelProto& model, const fs::path& path
       };
       add("location", data_name);
       add("offset", std::to_string(offset));
-      add("length", std::to_string(raw.size()));
-      offset += raw.size();
+      add("length", std::to_string(raw->size()));
+      offset += raw->size();
       t.clear_raw_data();
       t.set_data_location(onnx::TensorProto::EXTERNAL);
     });
@@ -126,7 +178,8 @@ void save_with_external_data(const onnx::ModelProto& model, const fs::path& path
   std::string bytes;
   if (copy.ByteSizeLong() > kMaxInlineModelBytes || !copy.SerializeToString(&bytes))
     throw IoError(path.string() + ": graph too large to serialize even with external data");
-  write_file_atomically(path, bytes);
+  files.add(path, bytes);
+  files.commit();
 }
 
 }  // namespace onnxquant

@@ -8,6 +8,8 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "ir/external_data.h"
+#include "ir/graph_structure_check.h"
+#include "ir/tensor_data_check.h"
 
 namespace onnxquant {
 namespace fs = std::filesystem;
@@ -44,6 +46,9 @@ Model Model::from_bytes(std::string_view bytes, const fs::path& origin, const Lo
   Model model(std::move(proto), origin);
   load_external_data(*model.proto_, origin.has_parent_path() ? origin.parent_path() : fs::path("."), name,
                      options.allow_external_data_outside_model_dir);
+  // Untrusted files: refuse what later stages cannot index or would allocate from declared sizes.
+  check_graph_structure(model.proto_->graph(), name);
+  check_all_tensor_data(model.proto_->graph(), name);
   return model;
 }
 

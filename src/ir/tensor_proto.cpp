@@ -26,11 +26,11 @@ Tensor tensor_from_proto(const onnx::TensorProto& p) {
   if (p.data_location() == onnx::TensorProto::EXTERNAL) throw DataError(where + ": external data not loaded");
   Shape shape(p.dims().begin(), p.dims().end());
   const int64_t n = element_count(shape);
-  const size_t es = dtype_size(dt);
   if (p.has_raw_data()) {
-    if (p.raw_data().size() != static_cast<size_t>(n) * es)
+    const uint64_t needed = byte_count(dt, shape);
+    if (p.raw_data().size() != needed)
       throw DataError(where + ": raw data has " + std::to_string(p.raw_data().size()) + " bytes, shape " +
-                      shape_string(shape) + " needs " + std::to_string(n * static_cast<int64_t>(es)));
+                      shape_string(shape) + " needs " + std::to_string(needed));
     Tensor t(dt, shape);
     if (!t.bytes.empty()) std::memcpy(t.bytes.data(), p.raw_data().data(), t.bytes.size());  // empty: data() may be null
     return t;
@@ -59,7 +59,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& p) {
       // These live in int32_data, one value (or 16-bit pattern) per entry.
       if (p.int32_data_size() != n) count_mismatch(p.int32_data_size());
       t = Tensor(dt, shape);
-      switch (es) {
+      switch (dtype_size(dt)) {
         case 1: copy_field<uint8_t>(p.int32_data(), t); break;
         case 2: copy_field<uint16_t>(p.int32_data(), t); break;
         default: copy_field<int32_t>(p.int32_data(), t); break;
