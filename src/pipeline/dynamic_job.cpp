@@ -9,6 +9,7 @@
 #include "analysis/fusion_report.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "pipeline/verify_rewrite.h"
 #include "rewrite/dynamic_quant.h"
 #include "rewrite/extract_constants.h"
 #include "rewrite/fold_initializer_identities.h"
@@ -19,7 +20,6 @@ namespace onnxquant {
 
 namespace {
 constexpr int64_t kMinOpset = 13;
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 }  // namespace
 
 DynamicQuantization quantize_dynamic(const Model& fp32, const DynamicOptions& options) {
@@ -49,24 +49,9 @@ DynamicResult quantize_model_dynamic(const DynamicRequest& req) {
   }
   if (req.mode == QuantizeMode::DryRun) return r;
   if (r.plan.quantized_count() == 0) r.notes.push_back("no MatMul/Gemm could be quantized (see the plan's reasons)");
-  try {
-    onnx::checker::check_model(q.model.proto());
-  } catch (const std::exception& e) {
-    throw VerificationError("the dynamically quantized model fails the ONNX checker: " + first_line(e.what()),
-                            "this is a bug in onnxquant's dynamic rewrite; please report it with the model");
-  }
+  check_rewritten_model(q.model, "dynamic INT8");
   Executor reference(fp32, req.exec);
-  InputOptions one = req.inputs;
-  one.max_samples = 1;
-  one.shuffle = false;
-  const std::vector<NamedTensors> samples = load_model_inputs(reference.inputs(), one);
-  if (samples.empty()) throw DataError(r.model + ": no input sample to verify the quantized model with");
-  Executor quantized(q.model, req.exec);
-  const NamedTensors want = reference.run(samples.front());
-  const NamedTensors got = quantized.run(samples.front());
-  CompareAccumulator acc;
-  for (const auto& [name, t] : want) acc.add(t, got.at(name), name);
-  r.first_sample = acc.stats();
+  r.first_sample = compare_on_first_sample(reference, q.model, req.inputs, req.exec, r.model);
   const FusionReport fusion = fusion_report(q.model, req.exec);
   r.runtime_version = fusion.runtime_version;
   for (const auto& [op, count] : fusion.integer_kernels)

@@ -8,6 +8,7 @@
 
 #include "core/errors.h"
 #include "ir/graph.h"
+#include "ir/node_attributes.h"
 #include "ir/model.h"
 #include "rewrite/expose_tensors.h"
 #include "rewrite/quantize_weights_only.h"
@@ -15,22 +16,6 @@
 namespace onnxquant {
 
 namespace {
-
-std::vector<int64_t> ints_attr(const onnx::NodeProto& n, const std::string& name) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name) return {a.ints().begin(), a.ints().end()};
-  return {};
-}
-int64_t int_attr(const onnx::NodeProto& n, const std::string& name, int64_t fallback) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name) return a.i();
-  return fallback;
-}
-std::string str_attr(const onnx::NodeProto& n, const std::string& name) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name) return a.s();
-  return {};
-}
 
 struct ConvGeometry {
   int64_t group = 1, kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0, pb = 0, pr = 0;
@@ -133,7 +118,7 @@ LayerHessians collect_layer_hessians(const Model& model, const WeightOnlyPlan& p
     if (t.conv) {
       auto& geo = t.geo;
       geo.group = int_attr(n, "group", 1);
-      const auto auto_pad = str_attr(n, "auto_pad");
+      const auto auto_pad = string_attr(n, "auto_pad");
       if (!auto_pad.empty() && auto_pad != "NOTSET" && auto_pad != "VALID") why = "Conv with auto_pad " + auto_pad;
       const auto s = ints_attr(n, "strides"), dl = ints_attr(n, "dilations"), p = ints_attr(n, "pads");
       if (d.shape.size() == 4) {

@@ -17,6 +17,7 @@
 #include "core/temp_dir.h"
 #include "pipeline/bias_correction.h"
 #include "pipeline/calibrate_job.h"
+#include "pipeline/verify_rewrite.h"
 #include "rewrite/div_by_constant_to_mul.h"
 #include "rewrite/equalize_cross_layer.h"
 #include "rewrite/expose_tensors.h"
@@ -34,7 +35,6 @@ namespace {
 // Per-channel DequantizeLinear (with `axis`) exists from opset 13.
 constexpr int64_t kMinOpset = 13;
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 // `calibrated_model`: the file calibration runs on (the float model as it will be quantized, which
 // differs from the input file after cross-layer equalization).
@@ -213,25 +213,10 @@ QuantizeResult quantize_model(const QuantizeRequest& req) {
   if (r.plan.quantized_node_count() == 0)
     r.notes.push_back("no node could be quantized (see the plan's reasons); the model is unchanged apart from preparation");
 
-  try {
-    onnx::checker::check_model(q.model.proto());
-  } catch (const std::exception& e) {
-    throw VerificationError("the quantized model fails the ONNX checker: " + first_line(e.what()),
-                            "this is a bug in onnxquant's static INT8 rewrite; please report it with the model");
-  }
+  check_rewritten_model(q.model, "static INT8");
   // One sample through both models: ORT must load and run the result, and it must agree with FP32.
   Executor reference(fp32, req.exec);
-  InputOptions one = req.inputs;
-  one.max_samples = 1;
-  one.shuffle = false;
-  const std::vector<NamedTensors> samples = load_model_inputs(reference.inputs(), one);
-  if (samples.empty()) throw DataError(r.model + ": no input sample to verify the quantized model with");
-  Executor quantized(q.model, req.exec);
-  const NamedTensors want = reference.run(samples.front());
-  const NamedTensors got = quantized.run(samples.front());
-  CompareAccumulator acc;
-  for (const auto& [name, t] : want) acc.add(t, got.at(name), name);
-  r.first_sample = acc.stats();
+  r.first_sample = compare_on_first_sample(reference, q.model, req.inputs, req.exec, r.model);
   r.fusion = fusion_report(q.model, req.exec);
   r.output_bytes = q.model.byte_size();
 

@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "pipeline/verify_rewrite.h"
 #include "ir/graph.h"
 #include "ir/tensor_proto.h"
 #include "quant/gptq.h"
@@ -28,7 +29,6 @@ constexpr int64_t kInt8Opset = 13;  // per-channel DequantizeLinear
 constexpr int64_t kInt4Opset = 21;  // INT4 tensors and blocked DequantizeLinear
 constexpr int64_t kNewestCheckedOpset = 17;  // ONNX 1.12's checker
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 // Round-to-nearest values for every distinct (tensor, grid, format); GPTQ rewrites those it has
 // statistics for.
@@ -147,28 +147,13 @@ WeightOnlyResult quantize_model_weights_only(const WeightOnlyRequest& req) {
   Model& out = q.model;
   r.opset = out.opset();
   if (r.opset <= kNewestCheckedOpset) {
-    try {
-      onnx::checker::check_model(out.proto());
-    } catch (const std::exception& e) {
-      throw VerificationError("the weight-only model fails the ONNX checker: " + first_line(e.what()),
-                              "this is a bug in onnxquant's weight-only rewrite; please report it with the model");
-    }
+    check_rewritten_model(out, "weight-only");
     r.checker = "passed";
   } else {
     r.checker = fmt::format("not applicable: ONNX 1.12's checker knows opsets up to {}, the model has {}; ORT {} validated it on load",
                             kNewestCheckedOpset, r.opset, runtime_version());
   }
-  InputOptions one = req.inputs;
-  one.max_samples = 1;
-  one.shuffle = false;
-  const std::vector<NamedTensors> samples = load_model_inputs(reference.inputs(), one);
-  if (samples.empty()) throw DataError(r.model + ": no input sample to verify the quantized model with");
-  Executor quantized(out, req.exec);
-  const NamedTensors want = reference.run(samples.front());
-  const NamedTensors got = quantized.run(samples.front());
-  CompareAccumulator acc;
-  for (const auto& [name, t] : want) acc.add(t, got.at(name), name);
-  r.first_sample = acc.stats();
+  r.first_sample = compare_on_first_sample(reference, out, req.inputs, req.exec, r.model);
   r.output_bytes = out.byte_size();
   if (r.plan.quantized_count() > 0 && r.output_bytes >= r.input_bytes)
     throw VerificationError(fmt::format("the weight-only model is not smaller ({} bytes vs {})", r.output_bytes, r.input_bytes));

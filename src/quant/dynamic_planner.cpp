@@ -10,22 +10,12 @@
 
 #include "core/errors.h"
 #include "ir/graph.h"
+#include "ir/node_attributes.h"
 #include "ir/model.h"
 
 namespace onnxquant {
 
 namespace {
-
-int64_t int_attr(const onnx::NodeProto& n, const std::string& name, int64_t fallback) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name) return a.i();
-  return fallback;
-}
-float float_attr(const onnx::NodeProto& n, const std::string& name, float fallback) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name) return a.f();
-  return fallback;
-}
 
 std::optional<std::string> excluded(const std::vector<std::string>& patterns, const onnx::NodeProto& n) {
   for (const auto& p : patterns) {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "ir/graph.h"
+#include "ir/node_attributes.h"
 #include "ir/model.h"
 #include "ir/tensor_proto.h"
 #include "quant/fusion_rules.h"
@@ -29,17 +30,6 @@ const std::set<std::string> kProtectedOps{"LayerNormalization", "SimplifiedLayer
 // Machine epsilon of float: ORT's ClipQuantFusion compares the Q's range with the Clip's in float with
 // this slack.
 constexpr float kFloatEps = std::numeric_limits<float>::epsilon();
-
-int64_t int_attr(const onnx::NodeProto& n, const std::string& name, int64_t fallback) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name) return a.i();
-  return fallback;
-}
-float float_attr(const onnx::NodeProto& n, const std::string& name, float fallback) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name) return a.f();
-  return fallback;
-}
 
 std::string node_label(const onnx::NodeProto& n) {
   return fmt::format("{} '{}'", n.op_type(), n.name().empty() ? n.output(0) : n.name());

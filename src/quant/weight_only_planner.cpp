@@ -11,17 +11,12 @@
 
 #include "core/errors.h"
 #include "ir/graph.h"
+#include "ir/node_attributes.h"
 #include "ir/model.h"
 
 namespace onnxquant {
 
 namespace {
-
-int64_t int_attr(const onnx::NodeProto& n, const std::string& name, int64_t fallback) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name) return a.i();
-  return fallback;
-}
 
 bool default_domain(const onnx::NodeProto& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
 

@@ -6,18 +6,13 @@
 #include <optional>
 
 #include "ir/model.h"
+#include "ir/node_attributes.h"
 #include "ir/tensor_proto.h"
 #include "rewrite/name_allocator.h"
 
 namespace onnxquant {
 
 namespace {
-
-float float_attr(const onnx::NodeProto& n, const std::string& name, float fallback) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name) return a.f();
-  return fallback;
-}
 
 const onnx::TensorProto* float_initializer(const onnx::GraphProto& g, const std::string& name) {
   for (const auto& t : g.initializer())
