@@ -17,8 +17,12 @@ class _Scratch(contextlib.ExitStack):
     """A private temp folder (mode 0700) for models given as bytes, ranges objects and the ranges file
     calibrate writes; removed when the call ends."""
 
+    def __init__(self):
+        super().__init__()
+        self._dir = None  # made on first use: most calls need none
+
     def folder(self):
-        if not hasattr(self, "_dir"):
+        if self._dir is None:
             self._dir = self.enter_context(tempfile.TemporaryDirectory(prefix="onnxquant-"))
         return self._dir
 
