@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/app.h"
+#include "cli/output.h"
 
 namespace onnxquant::python {
 
@@ -36,6 +37,7 @@ CommandOutput run_command(const std::vector<std::string>& args, const SampleProv
   cl->global.samples = samples;
   std::lock_guard lock(stdout_owner());
   CapturedStdout captured;
+  const cli::CommandLineOverride shown(args);  // reports name these arguments, not the Python interpreter
   CommandOutput out;
   out.exit_code = cli::run_in_process(*cl);
   out.stdout_text = captured.text();

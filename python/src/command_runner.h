@@ -15,7 +15,8 @@ struct CommandOutput {
 };
 
 // `samples`, when set, feeds `calibrate` in memory instead of -i. Commands run one at a time: std::cout
-// is process-wide, so concurrent callers wait for each other. Call without the GIL held.
+// (and the command line that reports show) is process-wide, so concurrent callers wait for each other.
+// Call without the GIL held.
 CommandOutput run_command(const std::vector<std::string>& args, const SampleProvider& samples = {});
 
 }  // namespace onnxquant::python

@@ -96,6 +96,12 @@ def test_quantize_and_validate_match_the_cli(cli, model, data, py_ranges, cli_ra
     assert py_check["verdict"] == cli_check["verdict"]
 
 
+def test_html_report_names_the_command_python_ran(model, data, tmp_path):
+    onnxquant.validate(model, model, input=data / "eval.npy", samples=2, timed=0, report=tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    assert f"<pre>onnxquant --format json validate {model} {model} --input {data / 'eval.npy'} --samples 2" in html
+
+
 def test_quantize_from_in_memory_data_equals_calibrate_then_quantize(model, calib, py_ranges, tmp_path):
     direct = onnxquant.quantize(model, tmp_path / "a.onnx", static_int8=True, data=calib, method="entropy")
     staged = onnxquant.quantize(model, tmp_path / "b.onnx", static_int8=True, ranges=py_ranges)
