@@ -19,4 +19,18 @@ cd "$BUILD"
 status=0
 ctest --output-on-failure -j "$(nproc)" -L unit || status=1
 ctest --output-on-failure -L e2e || status=1
+# The Python module (tests/python, pytest) as this build made it, compared with this build's CLI.
+if [ -d python/onnxquant ]; then
+  py_env=(PYTHONPATH="$PWD/python" ONNXQ_CLI="$PWD/src/onnxquant" PYTHONDONTWRITEBYTECODE=1)
+  if grep -q '^ONNXQ_SANITIZE:BOOL=ON' CMakeCache.txt; then
+    # A sanitized extension in an unsanitized interpreter: the ASan runtime must be loaded first, with
+    # libstdc++ beside it (python3 does not link it, and ASan's __cxa_throw interceptor must find the real
+    # one at start-up or the first C++ exception aborts); CPython's own process-lifetime allocations are
+    # not ours to report (the C++ suites check leaks).
+    py_env+=(LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)" ASAN_OPTIONS=detect_leaks=0)
+  fi
+  env "${py_env[@]}" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$ROOT/tests/python" || status=1
+else
+  echo "tests: the Python module was not built here (ONNXQ_BUILD_PYTHON=OFF): Python tests SKIPPED"
+fi
 exit $status

@@ -19,7 +19,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libyaml-cpp-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libstb-dev libpng-dev libjpeg-dev zlib1g-dev
-  python3 python3-dev python3-numpy python3-pytest pybind11-dev
+  python3 python3-dev python3-numpy python3-pytest pybind11-dev python3-setuptools python3-pip
   clang libclang-rt-14-dev
   chromium
 )

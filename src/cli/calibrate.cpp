@@ -41,6 +41,7 @@ void add_calibrate_command(CLI::App& app, const GlobalOptions& global, CommandBo
       req->range.method = *parse_method(*method);
       req->range.target = *parse_target(*target);
       req->save.histograms = *histograms ? HistogramOutput::Include : HistogramOutput::Omit;
+      req->samples = global.samples;
       if (global.format == OutputFormat::Json || global.quiet) req->progress = ProgressMode::Off;
       const CalibrateResult r = calibrate_model(*req);
       if (global.format == OutputFormat::Json) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/calibrate_job.h"
+
 namespace onnxquant::cli {
 
 enum class OutputFormat { Text, Json };
@@ -16,6 +18,9 @@ struct GlobalOptions {
   bool quiet = false;
   int verbose = 0;
   std::string config_file;  // --config FILE, absolute; empty when none
+  // Never set from the command line: the Python module hands calibration samples over in memory here
+  // (NumPy arrays, data loaders), and `calibrate` then reads them instead of -i.
+  SampleProvider samples;
 };
 
 // A subcommand's body: returns the exit code. Errors are thrown (onnxquant::Error) and mapped by main.

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <ostream>
 
 namespace onnxquant::cli {
@@ -161,15 +162,39 @@ std::string json_text(const nlohmann::json& value) {
 
 void print_json(std::ostream& out, const nlohmann::json& value) { out << json_text(value); }
 
+namespace {
+
+std::optional<std::string>& command_line_override() {
+  static std::optional<std::string> text;
+  return text;
+}
+
+// `arg` as a shell would need it: as is when plain, else single-quoted.
+std::string shell_quoted(const std::string& arg) {
+  const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == std::string::npos;
+  if (plain) return arg;
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+}  // namespace
+
+CommandLineOverride::CommandLineOverride(const std::vector<std::string>& args) {
+  std::string text = "onnxquant";
+  for (const auto& a : args) text += " " + shell_quoted(a);
+  command_line_override() = std::move(text);
+}
+
+CommandLineOverride::~CommandLineOverride() { command_line_override().reset(); }
+
 // The exact command as the user typed it (arguments quoted when needed), for the HTML report.
 std::string command_line() {
+  if (command_line_override()) return *command_line_override();
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), out, arg;
   auto flush = [&] {
-    const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == std::string::npos;
-    std::string quoted = "'";
-    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    out += (out.empty() ? "" : " ") + (plain ? arg : quoted + "'");
+    out += (out.empty() ? "" : " ") + shell_quoted(arg);
     arg.clear();
   };
   for (char c : all)

@@ -85,4 +85,15 @@ std::string json_text(const nlohmann::json& value);
 // The exact command as the user typed it (arguments quoted when needed), for reports.
 std::string command_line();
 
+// In-process callers (the Python module) run commands without an argv of their own: while one of these
+// lives, command_line() returns "onnxquant ARGS..." for the arguments actually parsed instead of this
+// process's command line (which would be the Python interpreter's). One at a time.
+class CommandLineOverride {
+ public:
+  explicit CommandLineOverride(const std::vector<std::string>& args);
+  ~CommandLineOverride();
+  CommandLineOverride(const CommandLineOverride&) = delete;
+  CommandLineOverride& operator=(const CommandLineOverride&) = delete;
+};
+
 }  // namespace onnxquant::cli

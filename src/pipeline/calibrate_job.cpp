@@ -17,6 +17,7 @@
 #include "ir/model.h"
 #include "calib/calibration_tensors.h"
 #include "calib/segmented_runner.h"
+#include "io/source.h"
 
 namespace onnxquant {
 
@@ -56,6 +57,43 @@ struct Handoff {
   std::exception_ptr error;
 };
 
+// Where the samples come from: the caller's provider when there is one, else the files (or synthetic
+// data) of InputOptions. Both stop at InputOptions::max_samples, and both are checked against the
+// model's declared inputs the same way (io/source.h): the segmented runner's sessions are built from
+// the first sample and would otherwise accept shapes the model does not declare.
+class SampleStream {
+ public:
+  SampleStream(const Model& model, const CalibrateRequest& req)
+      : provider_(req.samples), limit_(req.inputs.max_samples), inputs_(declared_inputs(model)) {
+    if (!provider_.next) {
+      source_.emplace(inputs_, req.inputs);
+      return;
+    }
+    if (!req.inputs.files.empty())
+      throw UsageError("calibration data given twice: in memory and as files (-i)", "give one of them");
+  }
+  std::optional<NamedTensors> next() {
+    if (source_) return source_->next();
+    if (limit_ > 0 && taken_ >= limit_) return std::nullopt;
+    std::optional<NamedTensors> sample = provider_.next();
+    if (!sample) return sample;
+    const std::string origin = "calibration sample " + std::to_string(taken_++);
+    for (const auto& [name, t] : *sample) sources::check_fits(sources::find_input(inputs_, name, origin), t.dtype, t.shape, origin);
+    return sample;
+  }
+  int64_t size() const {
+    if (source_) return source_->size();
+    return limit_ > 0 && (provider_.count < 0 || provider_.count > limit_) ? limit_ : provider_.count;
+  }
+
+ private:
+  std::optional<InputSource> source_;
+  SampleProvider provider_;
+  int64_t limit_ = 0;
+  int64_t taken_ = 0;
+  std::vector<IoInfo> inputs_;
+};
+
 }  // namespace
 
 CalibrateResult calibrate_model(const CalibrateRequest& req) {
@@ -65,7 +103,7 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
   // its extra outputs goes to a temp file (weights as external data) and is dropped before ORT reads it.
   Model model = Model::load(req.model);
   const CalibrationTensors wanted = calibration_tensors(model, req.coverage);
-  InputSource source(declared_inputs(model), req.inputs);
+  SampleStream source(model, req);
   std::optional<NamedTensors> first = source.next();
   if (!first) throw CalibrationError("no calibration samples: the data source is empty");
   // The sizes of the first sample decide how the model is cut (one segment when its activations fit).

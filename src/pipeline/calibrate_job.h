@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,20 @@
 
 namespace onnxquant {
 
+// Calibration samples handed over in memory instead of read from files: the Python module's NumPy
+// arrays and user data loaders. `next` is called until it returns nullopt; each sample is checked against
+// the model's inputs by the executor, as a file's would be.
+struct SampleProvider {
+  std::function<std::optional<NamedTensors>()> next;
+  int64_t count = -1;  // samples it will yield, for progress; -1 when unknown (a generator)
+};
+
 struct CalibrateRequest {
   std::filesystem::path model;
   InputOptions inputs;            // calibration data (synthetic when none is given)
+  // When set, replaces the data `inputs` describes (its files must then be empty; max_samples still
+  // limits the count).
+  SampleProvider samples;
   RangeOptions range;             // method, target and method parameters
   ExecOptions exec;               // ORT threads for inference (default 1: the observer runs beside it)
   std::filesystem::path output;   // ranges file; empty: not written
