@@ -58,7 +58,11 @@ struct QuantizeRequest {
   InputOptions inputs;                // calibration data (and the verification sample)
   // Calibration method when calibrating; the target follows `plan.activations`. MSE by default: on the
   // corpus it beat minmax on every model but squeezenet (equal there) and entropy on all but one.
-  RangeOptions range = {RangeMethod::Mse};
+  RangeOptions range = [] {
+    RangeOptions mse;
+    mse.method = RangeMethod::Mse;
+    return mse;
+  }();
   StaticPlanOptions plan;
   AccuracyOptions accuracy;
   QuantizeMode mode = QuantizeMode::Write;

@@ -97,20 +97,28 @@ TEST(QuantizeAccuracyCorpus, TargetCosineReturnsLayersToFp32) {
   const FallbackResult& fb = f.result.fallback;
   ASSERT_TRUE(f.result.fallback_ran);
   ASSERT_FALSE(fb.steps.empty());
-  if (fb.reached) EXPECT_EQ(fb.steps.size(), fb.excluded.size() + 1);
-  else EXPECT_EQ(static_cast<size_t>(fb.kept_step), fb.excluded.size());
+  if (fb.reached) {
+    EXPECT_EQ(fb.steps.size(), fb.excluded.size() + 1);
+  } else {
+    EXPECT_EQ(static_cast<size_t>(fb.kept_step), fb.excluded.size());
+  }
   // Not monotonic (each step is judged on other samples than it was ranked on), but the layers chosen
   // must buy some cosine.
   double best = 0;
   for (const auto& s : fb.steps) best = std::max(best, s.cosine);
   EXPECT_GT(best, fb.steps.front().cosine);
-  if (!fb.reached) EXPECT_FALSE(f.result.notes.empty());
+  if (!fb.reached) {
+    EXPECT_FALSE(f.result.notes.empty());
+  }
   EXPECT_GT(fb.fp32_latency_ms, 0.0);
   for (size_t i = 1; i <= fb.excluded.size(); ++i) EXPECT_EQ(fb.steps[i].node, fb.excluded[i - 1]);
   for (size_t i = 1; i < fb.steps.size(); ++i) {
     EXPECT_GT(fb.steps[i].sensitivity, 0.0);
   }
   // The returned layers are float in the written model's plan.
-  for (const auto& n : f.result.plan.nodes)
-    if (std::find(fb.excluded.begin(), fb.excluded.end(), n.node) != fb.excluded.end()) EXPECT_FALSE(n.quantized) << n.node;
+  for (const auto& n : f.result.plan.nodes) {
+    if (std::find(fb.excluded.begin(), fb.excluded.end(), n.node) != fb.excluded.end()) {
+      EXPECT_FALSE(n.quantized) << n.node;
+    }
+  }
 }
