@@ -29,22 +29,6 @@ void expect_one_line_load_error(const fs::path& model, const std::string& fragme
   EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
 }
 
-onnx::ModelProto with_external_location(const std::string& location) {
-  test::GraphBuilder b;
-  b.input("x", DType::Float32, {1, 4}).output("y", DType::Float32, {1, 4});
-  auto* t = b.proto().mutable_graph()->add_initializer();
-  t->set_name("w");
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  t->add_dims(1);
-  t->add_dims(4);
-  t->set_data_location(onnx::TensorProto::EXTERNAL);
-  auto* kv = t->add_external_data();
-  kv->set_key("location");
-  kv->set_value(location);
-  b.node("Add", {"x", "w"}, {"y"}, "add");
-  return b.proto();
-}
-
 }  // namespace
 
 TEST(HostileModelsCli, InspectExitsThreeWithOneLine) {
@@ -65,11 +49,11 @@ TEST(HostileModelsCli, EmptyTruncatedAndEscapingFiles) {
 
   fs::create_directories(dir / "models");
   write_bytes(dir / "secret.bin", std::string(16, '\0'));
-  write_bytes(dir / "models" / "dotdot.onnx", with_external_location("../secret.bin").SerializeAsString());
+  write_bytes(dir / "models" / "dotdot.onnx", test::with_external_location("../secret.bin").SerializeAsString());
   expect_one_line_load_error(dir / "models" / "dotdot.onnx", "leaves the model's folder");
-  write_bytes(dir / "models" / "absolute.onnx", with_external_location((dir / "secret.bin").string()).SerializeAsString());
+  write_bytes(dir / "models" / "absolute.onnx", test::with_external_location((dir / "secret.bin").string()).SerializeAsString());
   expect_one_line_load_error(dir / "models" / "absolute.onnx", "is absolute");
   fs::create_symlink(dir / "secret.bin", dir / "models" / "link.bin");
-  write_bytes(dir / "models" / "symlink.onnx", with_external_location("link.bin").SerializeAsString());
+  write_bytes(dir / "models" / "symlink.onnx", test::with_external_location("link.bin").SerializeAsString());
   expect_one_line_load_error(dir / "models" / "symlink.onnx", "outside the model's folder");
 }

@@ -18,6 +18,23 @@ struct HostileModel {
   onnx::ModelProto proto;
 };
 
+// x + w, where w's data lives in an external file at `location` (relative to the model's folder).
+inline onnx::ModelProto with_external_location(const std::string& location) {
+  test::GraphBuilder b;
+  b.input("x", DType::Float32, {1, 4}).output("y", DType::Float32, {1, 4});
+  auto* t = b.proto().mutable_graph()->add_initializer();
+  t->set_name("w");
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  t->add_dims(1);
+  t->add_dims(4);
+  t->set_data_location(onnx::TensorProto::EXTERNAL);
+  auto* kv = t->add_external_data();
+  kv->set_key("location");
+  kv->set_value(location);
+  b.node("Add", {"x", "w"}, {"y"}, "add");
+  return b.proto();
+}
+
 inline onnx::ModelProto chain_model(int nodes) {
   GraphBuilder b;
   b.input("x", DType::Float32, {1, 8}).output("t" + std::to_string(nodes), DType::Float32, {1, 8});

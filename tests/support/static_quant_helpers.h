@@ -12,10 +12,19 @@
 #include "ir/model.h"
 #include "quant/quant_params.h"
 #include "quant/quant_plan.h"
+#include "quant/static_planner.h"
 #include "rewrite/expose_tensors.h"
 #include "support/graph_builder.h"
 
 namespace onnxquant::test {
+
+// Plan options for a given CPU. kVnni: weights use the full [-127, 127] grid whatever machine runs the tests.
+inline StaticPlanOptions for_cpu(CpuTarget cpu) {
+  StaticPlanOptions o;
+  o.target_cpu = cpu;
+  return o;
+}
+inline const StaticPlanOptions kVnni = for_cpu(CpuTarget::Avx512Vnni);
 
 // Calibration stand-in: min/max (always including 0) of every float tensor over the samples.
 inline std::map<std::string, Range> minmax_ranges(const Model& model, const std::vector<NamedTensors>& samples) {

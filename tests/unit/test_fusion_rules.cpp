@@ -16,13 +16,6 @@ using namespace onnxquant::test;
 
 namespace {
 
-StaticPlanOptions for_cpu(CpuTarget cpu) {
-  StaticPlanOptions o;
-  o.target_cpu = cpu;
-  return o;
-}
-const StaticPlanOptions kVnni = for_cpu(CpuTarget::Avx512Vnni);
-
 constexpr int64_t kC = 8;  // channels of the test convolutions
 
 // x[1,8,8,8] -> conv_in -> [the op under test, added by `middle`, reading "a" and writing "b"] -> conv_mid

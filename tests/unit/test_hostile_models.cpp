@@ -140,19 +140,7 @@ TEST(HostileModels, SymlinkedFolderOutOfTheModelFolderIsRefused) {
   fs::create_directories(dir / "elsewhere");
   write_bytes(dir / "elsewhere" / "w.bin", std::string(16, '\0'));
   fs::create_directory_symlink(dir / "elsewhere", dir / "model" / "weights");
-  GraphBuilder b;
-  b.input("x", DType::Float32, {1, 4}).output("y", DType::Float32, {1, 4});
-  auto* t = b.proto().mutable_graph()->add_initializer();
-  t->set_name("w");
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  t->add_dims(1);
-  t->add_dims(4);
-  t->set_data_location(onnx::TensorProto::EXTERNAL);
-  auto* kv = t->add_external_data();
-  kv->set_key("location");
-  kv->set_value("weights/w.bin");
-  b.node("Add", {"x", "w"}, {"y"}, "add");
-  write_bytes(dir / "model" / "m.onnx", b.proto().SerializeAsString());
+  write_bytes(dir / "model" / "m.onnx", test::with_external_location("weights/w.bin").SerializeAsString());
   const std::string message = load_error(dir / "model" / "m.onnx");
   EXPECT_NE(message.find("outside the model's folder"), std::string::npos) << message;
 }

@@ -14,13 +14,6 @@ using namespace onnxquant::test;
 
 namespace {
 
-StaticPlanOptions vnni() {
-  StaticPlanOptions o;
-  o.target_cpu = CpuTarget::Avx512Vnni;
-  return o;
-}
-const StaticPlanOptions kVnni = vnni();
-
 struct Built {
   Model model;
   std::vector<NamedTensors> samples;

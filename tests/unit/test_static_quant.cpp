@@ -22,14 +22,6 @@ using namespace onnxquant::test;
 
 namespace {
 
-// A VNNI target, so that weights use the full [-127, 127] grid whatever machine runs the tests.
-StaticPlanOptions for_cpu(CpuTarget cpu) {
-  StaticPlanOptions o;
-  o.target_cpu = cpu;
-  return o;
-}
-const StaticPlanOptions kVnni = for_cpu(CpuTarget::Avx512Vnni);
-
 // Max |w| per output channel (axis 0 of a Conv weight) / 127.
 std::vector<double> expected_scales_axis0(const Tensor& w) {
   const int64_t c = w.shape[0], inner = w.elements() / c;
