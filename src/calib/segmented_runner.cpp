@@ -161,7 +161,7 @@ SegmentedRunner::~SegmentedRunner() = default;
 const std::vector<SegmentInfo>& SegmentedRunner::segments() const { return impl_->info; }
 const std::vector<std::string>& SegmentedRunner::float_outputs() const { return impl_->float_outputs; }
 
-NamedTensors SegmentedRunner::run_segment(size_t s, NamedTensors& live, double& ort_seconds) {
+NamedOutputs SegmentedRunner::run_segment(size_t s, NamedTensors& live, double& ort_seconds) {
   auto& seg = impl_->segments.at(s);
   NamedTensors feeds;
   for (const auto& name : seg.inputs) {
@@ -170,19 +170,18 @@ NamedTensors SegmentedRunner::run_segment(size_t s, NamedTensors& live, double& 
     feeds.insert(live.extract(it));
   }
   const auto t0 = std::chrono::steady_clock::now();
-  NamedTensors out = seg.session->run(feeds, seg.outputs);
+  NamedOutputs out = seg.session->run_in_place(feeds, seg.outputs);
   ort_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Inputs a later segment still reads go back to the live set; the rest are freed now.
   for (auto& [name, t] : feeds)
     if (impl_->last_reader.at(name) > s) live.emplace(name, std::move(t));
   feeds.clear();
-  NamedTensors part;
-  for (auto& [name, t] : out) {
+  NamedOutputs part;
+  for (auto& [name, view] : out) {
+    // Only the tensors that cross into a later segment are copied; the observed ones are read in place.
     auto reader = impl_->last_reader.find(name);
-    const bool kept = reader != impl_->last_reader.end() && reader->second > s;
-    const bool handed = impl_->delivered.count(name) > 0;
-    if (kept) live.emplace(name, handed ? Tensor(t) : std::move(t));
-    if (handed) part.emplace(name, std::move(t));
+    if (reader != impl_->last_reader.end() && reader->second > s) live.emplace(name, view.copy());
+    if (impl_->delivered.count(name)) part.emplace(name, std::move(view));
   }
   return part;
 }

@@ -42,8 +42,8 @@ class SegmentedRunner {
   // Runs segment `s` (0, 1, ... in order for each sample; start with `live` = the sample's inputs).
   // Moves the segment's inputs out of `live`, puts back the ones a later segment reads and adds the
   // outputs later segments read, so `live` never holds more than the boundary tensors. Returns the
-  // segment's float32 exposed tensors; `ort_seconds` grows by the time spent inside ORT.
-  NamedTensors run_segment(size_t s, NamedTensors& live, double& ort_seconds);
+  // segment's float32 exposed tensors, in ORT's buffers; `ort_seconds` grows by the time spent inside ORT.
+  NamedOutputs run_segment(size_t s, NamedTensors& live, double& ort_seconds);
 
  private:
   struct Impl;

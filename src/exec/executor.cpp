@@ -3,6 +3,7 @@
 #include <onnxruntime_cxx_api.h>
 
 #include <chrono>
+#include <cstring>
 #include <mutex>
 
 #include "core/errors.h"
@@ -75,6 +76,22 @@ void check_input(const IoInfo& want, const Tensor& t) {
 
 }  // namespace
 
+Tensor OutputView::copy() const {
+  Tensor t(dtype, shape);
+  if (!t.bytes.empty()) std::memcpy(t.bytes.data(), bytes.data(), t.bytes.size());
+  return t;
+}
+
+OutputView OutputView::holding(Tensor t) {
+  auto held = std::make_shared<const Tensor>(std::move(t));
+  OutputView view;
+  view.dtype = held->dtype;
+  view.shape = held->shape;
+  view.bytes = {held->bytes.data(), held->bytes.size()};
+  view.owner = std::move(held);
+  return view;
+}
+
 struct Executor::Impl {
   Ort::Session session{nullptr};
   std::vector<IoInfo> inputs, outputs;
@@ -129,7 +146,7 @@ const std::vector<IoInfo>& Executor::inputs() const { return impl_->inputs; }
 const std::vector<IoInfo>& Executor::outputs() const { return impl_->outputs; }
 double Executor::session_create_ms() const { return impl_->create_ms; }
 
-NamedTensors Executor::run(const NamedTensors& feeds, const std::vector<std::string>& output_names) {
+NamedOutputs Executor::run_in_place(const NamedTensors& feeds, const std::vector<std::string>& output_names) {
   for (const auto& [name, t] : feeds) {
     bool known = false;
     for (const auto& in : impl_->inputs) known = known || in.name == name;
@@ -161,19 +178,32 @@ NamedTensors Executor::run(const NamedTensors& feeds, const std::vector<std::str
   } catch (const Ort::Exception& e) {
     throw RuntimeError(std::string("ONNX Runtime failed to run the model: ") + e.what());
   }
-  NamedTensors out;
+  NamedOutputs out;
   for (size_t i = 0; i < results.size(); ++i) {
-    auto& v = results[i];
-    if (!v.IsTensor()) throw UnsupportedOpError("output '" + outs[i] + "' is not a tensor (sequence or map outputs are not supported)");
-    auto info = v.GetTensorTypeAndShapeInfo();
-    const DType dt = dtype_from_onnx(static_cast<int32_t>(info.GetElementType()));
-    if (dtype_size(dt) == 0) throw UnsupportedOpError("output '" + outs[i] + "' has element type " + dtype_name(dt) + ", which cannot be read");
-    Tensor t(dt, info.GetShape());
-    if (!t.bytes.empty()) std::memcpy(t.bytes.data(), v.GetTensorRawData(), t.bytes.size());
-    // Release ORT's buffer as soon as it is copied: with many outputs (calibration exposes nearly every
-    // activation) holding all of ORT's results until the end would double the peak memory.
-    v = Ort::Value{nullptr};
-    out.emplace(outs[i], std::move(t));
+    auto value = std::make_shared<Ort::Value>(std::move(results[i]));
+    if (!value->IsTensor()) throw UnsupportedOpError("output '" + outs[i] + "' is not a tensor (sequence or map outputs are not supported)");
+    auto info = value->GetTensorTypeAndShapeInfo();
+    OutputView view;
+    view.dtype = dtype_from_onnx(static_cast<int32_t>(info.GetElementType()));
+    if (dtype_size(view.dtype) == 0)
+      throw UnsupportedOpError("output '" + outs[i] + "' has element type " + dtype_name(view.dtype) + ", which cannot be read");
+    view.shape = info.GetShape();
+    const auto size = static_cast<size_t>(byte_count(view.dtype, view.shape));
+    if (size) view.bytes = {static_cast<const std::byte*>(value->GetTensorRawData()), size};
+    view.owner = std::move(value);
+    out.emplace(outs[i], std::move(view));
+  }
+  return out;
+}
+
+NamedTensors Executor::run(const NamedTensors& feeds, const std::vector<std::string>& output_names) {
+  NamedOutputs views = run_in_place(feeds, output_names);
+  NamedTensors out;
+  // Each of ORT's buffers is released as soon as it is copied: with many outputs (calibration exposes
+  // nearly every activation) holding all of them until the end would double the peak memory.
+  while (!views.empty()) {
+    auto node = views.extract(views.begin());
+    out.emplace(node.key(), node.mapped().copy());
   }
   return out;
 }

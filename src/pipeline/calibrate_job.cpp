@@ -40,7 +40,7 @@ constexpr size_t kOverlapBudgetBytes = size_t{96} << 20;
 struct Delivery {
   int64_t sample = 0;
   bool last_of_sample = false;
-  NamedTensors tensors;
+  NamedOutputs tensors;
 };
 
 // A one-slot hand-off between the inference thread and the observing thread. At most `max_outstanding`
@@ -148,7 +148,7 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
           Delivery d{index, s + 1 == segments, {}};
           if (s == 0)  // the graph inputs are observed with the first segment's tensors
             for (const auto& [name, t] : live)
-              if (observers.count(name)) d.tensors.emplace(name, t);
+              if (observers.count(name)) d.tensors.emplace(name, OutputView::holding(t));
           d.tensors.merge(runner.run_segment(s, live, inference_seconds));
           std::unique_lock lock(h.mutex);
           h.changed.wait(lock, [&] { return !h.slot || h.error; });
@@ -190,7 +190,7 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
                                                       : "the model produces NaN/Inf on this sample; check the input data and its preprocessing");
       }
       size_t bytes = 0;
-      for (const auto& [name, t] : item.tensors) bytes += t.bytes.size();
+      for (const auto& [name, view] : item.tensors) bytes += view.bytes.size();
       item.tensors.clear();  // free these activations before the producer may compute more
       {
         std::lock_guard lock(h.mutex);

@@ -44,7 +44,8 @@ NamedTensors reference_run(const NamedTensors& sample) {
 NamedTensors run_all_segments(SegmentedRunner& runner, const NamedTensors& sample) {
   NamedTensors live = sample, all;
   double seconds = 0;
-  for (size_t s = 0; s < runner.segments().size(); ++s) all.merge(runner.run_segment(s, live, seconds));
+  for (size_t s = 0; s < runner.segments().size(); ++s)
+    for (auto& [name, view] : runner.run_segment(s, live, seconds)) all.emplace(name, view.copy());
   EXPECT_TRUE(live.empty()) << "boundary tensors outlived their last reader";
   return all;
 }
@@ -132,10 +133,10 @@ TEST(ExtractSegment, SubgraphCapturesBecomeInputs) {
   ASSERT_EQ(runner.segments().size(), 2u);
   NamedTensors live = sample;
   double seconds = 0;
-  const NamedTensors first = runner.run_segment(0, live, seconds);
+  const NamedOutputs first = runner.run_segment(0, live, seconds);
   EXPECT_EQ(first.at("a").as<float>()[1], 0.5f);
   EXPECT_TRUE(live.count("a") && live.count("cond"));  // both read by the If in the next segment
-  const NamedTensors second_part = runner.run_segment(1, live, seconds);
+  const NamedOutputs second_part = runner.run_segment(1, live, seconds);
   EXPECT_EQ(second_part.at("y").as<float>()[2], 3.f);  // then-branch: relu(2) + 1
   EXPECT_TRUE(live.empty());
 }
