@@ -76,4 +76,16 @@ TopKAgreement topk_agreement(const Tensor& reference, const Tensor& candidate, i
   return r;
 }
 
+MaskAgreement mask_agreement(const Tensor& reference, const Tensor& candidate, double threshold) {
+  if (reference.shape != candidate.shape) throw DataError("mask agreement needs two tensors of the same shape");
+  const std::vector<double> a = reference.to_doubles(), b = candidate.to_doubles();
+  MaskAgreement m;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const bool in_a = a[i] > threshold, in_b = b[i] > threshold;  // NaN is outside both
+    m.intersection += in_a && in_b;
+    m.union_ += in_a || in_b;
+  }
+  return m;
+}
+
 }  // namespace onnxquant

@@ -40,4 +40,14 @@ struct TopKAgreement {
 };
 TopKAgreement topk_agreement(const Tensor& reference, const Tensor& candidate, int k = 5);
 
+// Agreement of the masks `value > threshold` (text/segmentation probability maps, detection scores):
+// what a detector's post-processing sees, where cosine over a mostly-empty map says little.
+struct MaskAgreement {
+  int64_t intersection = 0;  // positions above the threshold in both
+  int64_t union_ = 0;        // positions above it in either
+  // Intersection over union; 1 when neither mask has a position above the threshold.
+  double iou() const { return union_ == 0 ? 1.0 : static_cast<double>(intersection) / static_cast<double>(union_); }
+};
+MaskAgreement mask_agreement(const Tensor& reference, const Tensor& candidate, double threshold);
+
 }  // namespace onnxquant

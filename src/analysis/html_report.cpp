@@ -146,7 +146,12 @@ std::string outputs_section(const HtmlReportInput& in) {
                      html_escape(o.name), o.cosine_mean, o.cosine_min, fmt_db(o.overall.sqnr_db), fmt_num(o.overall.max_abs_error),
                      fmt_num(o.overall.mean_abs_error), o.classes ? fmt_pct(o.classes->top1) : "&ndash;",
                      o.classes ? fmt::format("{} (k={})", fmt_pct(o.classes->topk), o.classes->k) : "&ndash;", o.overall.nonfinite);
-  return s + "</table><p class=note>Cosine per sample, then mean and minimum over samples; SQNR and errors over all elements of all "
+  s += "</table>";
+  for (const auto& o : in.outputs)
+    if (o.mask)
+      s += fmt::format("<p>{}: mask IoU (&gt; {:g}) <b>{:.4f}</b> over all samples, worst sample {:.4f}</p>", html_escape(o.name), o.mask->threshold,
+                       o.mask->iou, o.mask->iou_min);
+  return s + "<p class=note>Cosine per sample, then mean and minimum over samples; SQNR and errors over all elements of all "
              "samples. Top-1/top-k: how often the candidate's top-1 class (or top-k set) contains the reference's top-1.</p></section>\n";
 }
 

@@ -32,6 +32,14 @@ struct ClassAgreement {
 };
 
 // The agreement of one model output over all samples.
+// IoU of the masks output > threshold: pooled over all samples, and the worst sample's (samples where
+// neither mask has a position count as 1).
+struct MaskSummary {
+  double threshold = 0;
+  double iou = 1.0;
+  double iou_min = 1.0;
+};
+
 struct OutputMetrics {
   std::string name;
   int64_t samples = 0;
@@ -39,6 +47,7 @@ struct OutputMetrics {
   double cosine_mean = 1.0; // mean over samples of the per-sample cosine
   double cosine_min = 1.0;  // worst sample
   std::optional<ClassAgreement> classes;
+  std::optional<MaskSummary> mask;  // with validate --mask-threshold
 };
 
 enum class VerdictLevel { Excellent, Good, Check, Poor };

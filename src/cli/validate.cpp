@@ -48,6 +48,10 @@ void print_outputs(std::ostream& out, const ValidateResult& r, const Style& styl
                num(o.overall.max_abs_error), num(o.overall.mean_abs_error), o.classes ? pct(o.classes->top1) : "-",
                o.classes ? fmt::format("{} k={}", pct(o.classes->topk), o.classes->k) : "-", thousands(o.overall.nonfinite)});
   out << "\n" << t.render({}, style);
+  for (const auto& o : r.outputs)
+    if (o.mask)
+      out << fmt::format("  {}: mask IoU (> {:g}) {:.4f} over all samples, worst sample {:.4f}\n", elide(o.name, kNameWidth), o.mask->threshold,
+                         o.mask->iou, o.mask->iou_min);
 }
 
 void print_latency(std::ostream& out, const ValidateResult& r) {
@@ -149,6 +153,9 @@ void add_validate_command(CLI::App& app, const GlobalOptions& global, CommandBod
   cmd->add_option_function<int64_t>(
       "--classes-axis", [opt](const int64_t& axis) { opt->classes_axis = axis; },
       "Axis of class scores for top-1/top-k (default: rank-2 [batch, classes] outputs)");
+  cmd->add_option_function<double>(
+      "--mask-threshold", [req](const double& t) { req->mask_threshold = t; },
+      "Also compare the masks output > T (IoU), for probability maps of detectors and segmenters, e.g. 0.3");
   cmd->add_option("--fail-below", req->fail_below, "Exit with code 1 when the worst output's mean cosine is below this")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--report", req->report_html, "Write a self-contained HTML report to this file")->option_text("FILE.html");
   cmd->footer(

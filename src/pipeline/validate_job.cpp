@@ -139,7 +139,10 @@ Tensor axis_last(const Tensor& t, int64_t axis) {
 // Streams one output's agreement over samples.
 class OutputAccumulator {
  public:
-  OutputAccumulator(std::string name, std::optional<int64_t> classes_axis) : classes_axis_(classes_axis) { m_.name = std::move(name); }
+  OutputAccumulator(std::string name, std::optional<int64_t> classes_axis, std::optional<double> mask_threshold)
+      : classes_axis_(classes_axis), mask_threshold_(mask_threshold) {
+    m_.name = std::move(name);
+  }
 
   void add(const Tensor& ref, const Tensor& cand) {
     overall_.add(ref, cand, "output '" + m_.name + "'");
@@ -147,6 +150,12 @@ class OutputAccumulator {
     cosine_sum_ += cos;
     m_.cosine_min = m_.samples == 0 ? cos : std::min(m_.cosine_min, cos);
     ++m_.samples;
+    if (mask_threshold_) {
+      const MaskAgreement m = mask_agreement(ref, cand, *mask_threshold_);
+      mask_.intersection += m.intersection;
+      mask_.union_ += m.union_;
+      mask_iou_min_ = std::min(mask_iou_min_, m.iou());
+    }
     if (auto axis = class_axis(ref.shape, classes_axis_)) {
       const int64_t classes = ref.shape[static_cast<size_t>(*axis)];
       const auto a = *axis + 1 == static_cast<int64_t>(ref.shape.size()) ? ref : axis_last(ref, *axis);
@@ -169,12 +178,16 @@ class OutputAccumulator {
       m.classes->top1 = static_cast<double>(top1_) / static_cast<double>(topk_->rows);
       m.classes->topk = static_cast<double>(topk_hits_) / static_cast<double>(topk_->rows);
     }
+    if (mask_threshold_) m.mask = MaskSummary{.threshold = *mask_threshold_, .iou = mask_.iou(), .iou_min = mask_iou_min_};
     return m;
   }
 
  private:
   OutputMetrics m_;
   std::optional<int64_t> classes_axis_;
+  std::optional<double> mask_threshold_;
+  MaskAgreement mask_;
+  double mask_iou_min_ = 1.0;
   CompareAccumulator overall_;
   double cosine_sum_ = 0;
   std::optional<ClassAgreement> topk_;
@@ -222,7 +235,7 @@ ValidateResult validate_models(const ValidateRequest& req) {
   InputSource source(a.inputs(), req.inputs);
   r.synthetic_inputs = req.inputs.files.empty();
   std::vector<OutputAccumulator> acc;
-  for (const auto& o : a.outputs()) acc.emplace_back(o.name, req.classes_axis);
+  for (const auto& o : a.outputs()) acc.emplace_back(o.name, req.classes_axis, req.mask_threshold);
   NamedTensors first_a, first_b;
   Progress progress("validating", source.size(), req.progress);
   while (auto sample = source.next()) {
@@ -287,6 +300,8 @@ nlohmann::json to_json(const ValidateResult& r) {
     e["classes"] = o.classes ? nlohmann::json{{"axis", o.classes->axis}, {"rows", o.classes->rows}, {"k", o.classes->k},
                                               {"top1_agreement", o.classes->top1}, {"topk_agreement", o.classes->topk}}
                              : nlohmann::json(nullptr);
+    e["mask"] = o.mask ? nlohmann::json{{"threshold", o.mask->threshold}, {"iou", o.mask->iou}, {"iou_min", o.mask->iou_min}}
+                       : nlohmann::json(nullptr);
     j["outputs"].push_back(std::move(e));
   }
   if (r.latency)

@@ -37,6 +37,7 @@ struct ValidateRequest {
   LatencyOptions latency{.warmup = 3, .runs = 20};  // runs = 0: no timing
   PerLayer per_layer = PerLayer::Off;
   std::optional<int64_t> classes_axis;  // class-score axis for top-k; default: rank-2 [batch, classes] outputs
+  std::optional<double> mask_threshold;  // also compare the masks output > this (OutputMetrics::mask)
   double fail_below = 0;                // > 0: `passed` is false when the verdict's cosine is below it
   std::filesystem::path report_html;    // empty: no HTML page
   std::string command_line;             // shown in the HTML page

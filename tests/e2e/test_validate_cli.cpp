@@ -90,7 +90,7 @@ TEST(ValidateCli, ModelAgainstItselfIsIdenticalAndJsonHasTheDocumentedKeys) {
   EXPECT_EQ(j["verdict"]["level"], "excellent");
   const auto& o = j["outputs"].at(0);
   for (const char* key : {"name", "samples", "cosine_mean", "cosine_min", "cosine", "sqnr_db", "max_abs_error", "mean_abs_error", "nonfinite",
-                          "elements", "classes"})
+                          "elements", "classes", "mask"})
     EXPECT_TRUE(o.contains(key)) << key;
   for (const char* key : {"level", "cosine", "sqnr_db", "output", "limited_by", "message"}) EXPECT_TRUE(j["verdict"].contains(key)) << key;
   for (const char* key : {"integer_kernels", "integer_kernel_total", "total", "by_op", "quantized_ops", "qdq", "nodes_in_model", "nodes_at_runtime"})
@@ -158,6 +158,40 @@ TEST(ValidateCli, TextReportAndFailBelowExitCode) {
   EXPECT_EQ(parse(fail_json)["passed"], false);
   auto self = run_cli("validate " + (dir / "a.onnx").string() + " " + (dir / "a.onnx").string() + " --timed 0 --fail-below 0.999");
   EXPECT_EQ(self.exit_code, 0) << self.out << self.err;
+}
+
+// y = Sigmoid(x + shift): shifting by 1 grows the mask y > 0.5 from x > 0 to x > -1.
+Model shifted_sigmoid(float shift) {
+  GraphBuilder b;
+  b.input("x", DType::Float32, {1, 6}).output("y", DType::Float32, {1, 6});
+  b.initializer("shift", std::vector<float>{shift}, {1});
+  b.node("Add", {"x", "shift"}, {"s"}, "add");
+  b.node("Sigmoid", {"s"}, {"y"}, "sigmoid");
+  return b.build();
+}
+
+TEST(ValidateCli, MaskThresholdReportsPooledAndWorstIou) {
+  test::TempDir dir;
+  shifted_sigmoid(0.0f).save(dir / "a.onnx");
+  shifted_sigmoid(1.0f).save(dir / "b.onnx");
+  // Sample 0: reference mask {0.5, 1.5, 3} (x > 0), candidate adds -0.5 (x > -1): IoU 3/4.
+  // Sample 1: every x < -2, both masks empty: IoU 1, and it adds nothing to the pooled counts.
+  Tensor x(DType::Float32, {2, 1, 6});
+  const float values[] = {-3, -1.5f, -0.5f, 0.5f, 1.5f, 3, -9, -8, -7, -6, -5, -4};
+  std::copy(std::begin(values), std::end(values), x.as<float>().begin());
+  write_npy(dir / "x.npy", x);
+  const std::string models = (dir / "a.onnx").string() + " " + (dir / "b.onnx").string();
+  auto r = run_cli("validate " + models + " -i " + (dir / "x.npy").string() + " --timed 0 --mask-threshold 0.5 --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json mask = parse(r)["outputs"].at(0)["mask"];
+  EXPECT_EQ(mask["threshold"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(mask["iou"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(mask["iou_min"].get<double>(), 0.75);
+  auto text = run_cli("validate " + models + " -i " + (dir / "x.npy").string() + " --timed 0 --mask-threshold 0.5");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("mask IoU (> 0.5) 0.7500"), std::string::npos) << text.out;
+  auto without = run_cli("validate " + models + " -i " + (dir / "x.npy").string() + " --timed 0 --format json");
+  EXPECT_TRUE(parse(without)["outputs"].at(0)["mask"].is_null());
 }
 
 TEST(ValidateCli, BadInputsGiveOneLineAndExitCode) {
