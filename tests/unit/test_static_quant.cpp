@@ -201,6 +201,40 @@ TEST(StaticQuant, GemmAxisFollowsTransB) {
   }
 }
 
+TEST(StaticQuant, GemmAndMatMulWritingAGraphOutputComputeInIntegersWithAFloatOutput) {
+  // matmul_like's last MatMul writes the graph output y: its inputs are quantized, y is not (no Q), and
+  // ORT runs it as MatMulIntegerToFloat. The same for a Gemm head: QGemm with a float output.
+  const Built mm = matmul_like("MatMul", 0);
+  StaticQuantization q = quantize_static(mm.model, minmax_ranges(mm.model, mm.samples), kVnni);
+  EXPECT_TRUE(node_decision(q.plan, "out").quantized);
+  EXPECT_EQ(param_decisions(q.plan, "out", TensorRole::Weight).size(), 1u);
+  for (const auto& t : q.plan.tensors)
+    if (t.tensor == "y") EXPECT_EQ(t.role, TensorRole::Float) << t.reason;
+  const Model opt = optimized_graph(q.model);
+  EXPECT_EQ(count_ops(opt, "MatMulIntegerToFloat"), 1);
+  EXPECT_EQ(count_ops(opt, "MatMul"), 0);
+  EXPECT_GT(cosine_vs_fp32(mm.model, q.model, mm.samples), 0.99);
+
+  GraphBuilder b(13);
+  b.input("x", DType::Float32, {2, 16});
+  b.output("y", DType::Float32, {2, 8});
+  b.initializer("W", random_float_tensor({8, 16}, 21));
+  b.initializer("C", random_float_tensor({8}, 22, -0.2f, 0.2f));
+  GraphBuilder::attr_int(b.node("Gemm", {"x", "W", "C"}, {"y"}, "head"), "transB", 1);
+  const Model gemm = b.build();
+  const auto samples = random_samples("x", {2, 16}, 8);
+  StaticQuantization g = quantize_static(gemm, minmax_ranges(gemm, samples), kVnni);
+  EXPECT_TRUE(node_decision(g.plan, "head").quantized);
+  EXPECT_EQ(param_decisions(g.plan, "head", TensorRole::Bias).size(), 1u);
+  const Model gopt = optimized_graph(g.model);
+  EXPECT_EQ(count_ops(gopt, "QGemm"), 1);
+  EXPECT_EQ(count_ops(gopt, "DequantizeLinear"), 0);  // nothing left to dequantize: y comes out of QGemm in float
+  EXPECT_GT(cosine_vs_fp32(gemm, g.model, samples), 0.99);
+  const auto& out = g.model.proto().graph().output(0);
+  EXPECT_EQ(out.name(), "y");
+  EXPECT_EQ(out.type().tensor_type().elem_type(), onnx::TensorProto::FLOAT);
+}
+
 TEST(StaticQuant, SharedWeightGetsOneCopyAndBiasPerInputScale) {
   // x -> convA(W,B) -> Relu -> convB(W,B) -> Relu -> conv_out -> y: W and B are shared by convA/convB.
   GraphBuilder b(13);
