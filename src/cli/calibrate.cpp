@@ -14,14 +14,14 @@ namespace onnxquant::cli {
 
 void add_calibrate_command(CLI::App& app, const GlobalOptions& global, CommandBody& selected) {
   auto req = std::make_shared<CalibrateRequest>();
-  auto method = std::make_shared<std::string>("minmax");
+  auto method = std::make_shared<std::string>(method_name(RangeOptions{}.method));
   auto target = std::make_shared<std::string>("uint8_asymmetric");
   auto histograms = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("calibrate", "Compute activation ranges on calibration data and save a ranges file");
   cmd->add_option("model", req->model, "ONNX model file")->required();
   add_input_options(cmd, req->inputs);
   cmd->add_option("-o,--output", req->output, "Ranges file to write (JSON)")->required();
-  cmd->add_option("-m,--method", *method, "Range method: minmax, percentile, entropy, mse")
+  cmd->add_option("-m,--method", *method, "Range method: mse (default, as quantize's), minmax, percentile, entropy")
       ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
   cmd->add_option("--percentile", req->range.percentile.percentile, "Percentile kept by --method percentile")->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--target", *target, "Integer grid: uint8_asymmetric (default) or int8_symmetric")

@@ -33,7 +33,7 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
   auto static_int8 = std::make_shared<bool>(false);
   auto dry_run = std::make_shared<bool>(false);
   auto per_tensor = std::make_shared<bool>(false);
-  auto method = std::make_shared<std::string>("mse");
+  auto method = std::make_shared<std::string>(method_name(RangeOptions{}.method));
   auto activation = std::make_shared<std::string>("uint8");
   auto ranges = std::make_shared<std::string>();
   auto target_cpu = std::make_shared<std::string>("auto");
@@ -104,6 +104,8 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
       req->plan.target_cpu = *parse_cpu_target(*target_cpu);
       req->plan.reduce_range = *reduce_range ? ReduceRange::On : *no_reduce_range ? ReduceRange::Off : ReduceRange::Auto;
       req->range.method = *parse_method(*method);
+      req->accuracy.rounding = modes->rounding == "nearest" ? StaticWeightRounding::Nearest : StaticWeightRounding::Auto;
+      req->accuracy.rounding_rows_per_sample = modes->gptq_rows;
       req->command_line = command_line();
       if (global.format == OutputFormat::Json || global.quiet) req->progress = ProgressMode::Off;
       const QuantizeResult r = quantize_model(*req);
@@ -117,6 +119,9 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
       if (!r.plan_out.empty()) std::cout << fmt::format("  plan written to {}\n", r.plan_out);
       for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
       if (!r.written) return 0;
+      if (r.rounding == "gptq")
+        std::cout << fmt::format("rounding: GPTQ on {} weights from {} calibration samples (--rounding nearest to turn off)\n", r.rounded_weights,
+                                 r.rounding_samples);
       if (r.equalized || r.bias_corrected_nodes > 0)
         std::cout << fmt::format("accuracy: cross-layer equalization {}; bias correction on {} Conv/Gemm ({} samples)\n", r.equalized ? "applied" : "not applicable",
                                  r.bias_corrected_nodes, r.bias_correction_samples);

@@ -126,7 +126,7 @@ void add_quantize_mode_options(CLI::App* cmd, QuantizeModeOptions& o) {
                   "MatMulNBits accuracy_level: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 compute (default 4, ORT's fast path)")
       ->check(CLI::Range(0, 4))
       ->group(g);
-  cmd->add_option("--rounding", o.rounding, "Weight-only: auto (GPTQ when -i gives calibration data) or nearest")
+  cmd->add_option("--rounding", o.rounding, "Weight-only and static INT8: auto (GPTQ when -i gives calibration data) or nearest")
       ->check(CLI::IsMember({"auto", "nearest"}))
       ->group(g);
   cmd->add_option("--gptq-rows", o.gptq_rows, "GPTQ: input rows per sample and layer used for statistics (default 256)")

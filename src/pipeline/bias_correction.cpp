@@ -121,7 +121,7 @@ BiasCorrectionReport correct_biases(Model& fp32, const std::map<std::string, Ran
   BiasCorrectionReport report;
   report.samples = static_cast<int>(samples.size());
   if (samples.empty()) return report;
-  const std::vector<Target> targets = correctable_nodes(fp32, quantize_static(fp32, ranges, plan).plan);
+  const std::vector<Target> targets = correctable_nodes(fp32, quantize_static(fp32, ranges, plan, options.rounded).plan);
   if (targets.empty()) return report;
   // The reference is the float model before any correction: mean(q - r) = mean(q) - mean(r).
   const std::vector<ChannelSums> reference = channel_sums(fp32, targets, samples, exec);
@@ -130,7 +130,7 @@ BiasCorrectionReport correct_biases(Model& fp32, const std::map<std::string, Ran
     // Targets are in topological order: this group is measured with every earlier one corrected.
     const std::vector<Target> group(targets.begin() + static_cast<std::ptrdiff_t>(first),
                                     targets.begin() + static_cast<std::ptrdiff_t>(std::min(targets.size(), first + step)));
-    const std::vector<ChannelSums> quantized = channel_sums(quantize_static(fp32, ranges, plan).model, group, samples, exec);
+    const std::vector<ChannelSums> quantized = channel_sums(quantize_static(fp32, ranges, plan, options.rounded).model, group, samples, exec);
     for (size_t i = 0; i < group.size(); ++i) {
       const ChannelSums& want = reference[first + i];
       const ChannelSums& got = quantized[i];

@@ -22,6 +22,7 @@
 #include "calib/range_methods.h"
 #include "core/tensor.h"
 #include "exec/executor.h"
+#include "quant/rounded_weights.h"
 #include "quant/static_planner.h"
 
 namespace onnxquant {
@@ -30,6 +31,7 @@ class Model;
 
 struct BiasCorrectionOptions {
   int layers_per_step = 1;
+  const RoundedWeights* rounded = nullptr;  // the weights the model will be quantized with (quantize_static)
 };
 
 struct BiasCorrectionReport {

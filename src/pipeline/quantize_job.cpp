@@ -17,6 +17,7 @@
 #include "core/temp_dir.h"
 #include "pipeline/bias_correction.h"
 #include "pipeline/calibrate_job.h"
+#include "pipeline/static_weight_rounding.h"
 #include "pipeline/verify_rewrite.h"
 #include "rewrite/div_by_constant_to_mul.h"
 #include "rewrite/equalize_cross_layer.h"
@@ -26,6 +27,7 @@
 #include "rewrite/insert_qdq.h"
 #include "rewrite/quantize_weights.h"
 #include "rewrite/remove_dead_nodes.h"
+#include "rewrite/use_rounded_weights.h"
 #include "rewrite/upgrade_opset.h"
 
 namespace onnxquant {
@@ -114,7 +116,29 @@ void equalize(const QuantizeRequest& req, Model& fp32, QuantizeResult& r) {
   r.passes.push_back(std::move(p));
 }
 
-void correct_bias(const QuantizeRequest& req, Model& fp32, const std::map<std::string, Range>& ranges, QuantizeResult& r) {
+// GPTQ on the plan's own grid, from the FP32 inputs of each layer (pipeline/static_weight_rounding.h).
+RoundedWeights round_weights(const QuantizeRequest& req, const Model& fp32, const std::map<std::string, Range>& ranges, QuantizeResult& r) {
+  if (req.accuracy.rounding != StaticWeightRounding::Auto || req.inputs.files.empty()) return {};
+  InputOptions data = req.inputs;
+  data.max_samples = req.inputs.max_samples > 0 ? std::min(req.inputs.max_samples, req.accuracy.rounding_samples) : req.accuracy.rounding_samples;
+  const std::vector<NamedTensors> samples = load_model_inputs(Executor(fp32, req.exec).inputs(), data);
+  HessianOptions h;
+  h.max_rows_per_sample = req.accuracy.rounding_rows_per_sample;
+  h.exec = req.exec;
+  h.progress = req.progress;
+  StaticRoundingReport report;
+  RoundedWeights rounded = round_static_weights(fp32, quantize_static(fp32, ranges, req.plan).plan, samples, h, report);
+  r.rounding = rounded.empty() ? "nearest" : "gptq";
+  r.rounded_weights = report.weights;
+  r.rounding_samples = report.samples;
+  PassReport p{"gptq_weight_rounding", report.weights, {}};
+  p.notes.push_back(fmt::format("{} weight(s) rounded by GPTQ on {} calibration samples", report.weights, report.samples));
+  for (const auto& s : report.skipped) p.notes.push_back("round-to-nearest: " + s);
+  r.passes.push_back(std::move(p));
+  return rounded;
+}
+
+void correct_bias(const QuantizeRequest& req, Model& fp32, const std::map<std::string, Range>& ranges, const RoundedWeights& rounded, QuantizeResult& r) {
   if (!req.accuracy.bias_correction) return;
   if (req.inputs.files.empty()) {
     r.notes.push_back("bias correction skipped: it measures the quantized model's output shift on calibration data (-i DATA)");
@@ -126,6 +150,7 @@ void correct_bias(const QuantizeRequest& req, Model& fp32, const std::map<std::s
   const std::vector<NamedTensors> samples = load_model_inputs(Executor(fp32, req.exec).inputs(), data);
   BiasCorrectionOptions o;
   o.layers_per_step = req.accuracy.bias_correction_layers_per_step;
+  o.rounded = &rounded;
   const BiasCorrectionReport b = correct_biases(fp32, ranges, req.plan, samples, req.exec, o);
   r.bias_corrected_nodes = b.corrected_nodes;
   r.bias_correction_samples = b.samples;
@@ -137,7 +162,8 @@ void correct_bias(const QuantizeRequest& req, Model& fp32, const std::map<std::s
 
 // The first and the last `fallback_samples` calibration samples: ranking on one set and judging on the
 // other keeps the choice from being fitted to the samples it is judged on.
-void fall_back(const QuantizeRequest& req, const Model& fp32, const std::map<std::string, Range>& ranges, StaticPlanOptions& plan, QuantizeResult& r) {
+void fall_back(const QuantizeRequest& req, const Model& fp32, const std::map<std::string, Range>& ranges, const RoundedWeights& rounded,
+               StaticPlanOptions& plan, QuantizeResult& r) {
   if (req.accuracy.target_cosine <= 0) return;
   if (req.inputs.files.empty()) throw UsageError("--target-cosine needs calibration data (-i DATA) to measure the quantized model on");
   std::vector<NamedTensors> all = load_model_inputs(Executor(fp32, req.exec).inputs(), req.inputs);
@@ -149,6 +175,7 @@ void fall_back(const QuantizeRequest& req, const Model& fp32, const std::map<std
   FallbackOptions o;
   o.target_cosine = req.accuracy.target_cosine;
   o.max_layers = req.accuracy.fallback_max_layers;
+  o.rounded = &rounded;
   r.fallback = fall_back_to_target(fp32, ranges, plan, measure, held_out, req.exec, o);
   r.fallback_ran = true;
   plan.exclude.insert(plan.exclude.end(), r.fallback.excluded.begin(), r.fallback.excluded.end());
@@ -160,7 +187,8 @@ void fall_back(const QuantizeRequest& req, const Model& fp32, const std::map<std
 
 }  // namespace
 
-StaticQuantization quantize_static(const Model& fp32, const std::map<std::string, Range>& ranges, const StaticPlanOptions& options) {
+StaticQuantization quantize_static(const Model& fp32, const std::map<std::string, Range>& ranges, const StaticPlanOptions& options,
+                                   const RoundedWeights* rounded) {
   StaticQuantization s{{}, fp32.clone(), {}};
   // Paddle exports keep weights in Constant nodes: as initializers the planner sees them as weights.
   s.passes.push_back(ExtractConstants().run(s.model));
@@ -168,6 +196,7 @@ StaticQuantization quantize_static(const Model& fp32, const std::map<std::string
   s.passes.push_back(DivByConstantToMul().run(s.model));  // ORT has QLinearMul, no integer Div
   s.passes.push_back(HardSigmoidToClip().run(s.model));   // a Clip folds into QLinearConv, HardSigmoid cannot
   s.plan = plan_static_int8(s.model, ranges, options);
+  if (rounded) s.passes.push_back(UseRoundedWeights(s.plan, *rounded).run(s.model));
   s.passes.push_back(QuantizeWeights(s.plan).run(s.model));
   s.passes.push_back(InsertQdq(s.plan).run(s.model));
   s.passes.push_back(RemoveDeadNodes().run(s.model));
@@ -196,12 +225,14 @@ QuantizeResult quantize_model(const QuantizeRequest& req) {
     r.passes.push_back({"clip_ranges_to_consumers", narrowed, {fmt::format("{} activation range(s) cut to (or, when calibration skipped them, taken from) the Clip/Relu that alone read them", narrowed)}});
   }
   StaticPlanOptions plan = req.plan;
+  RoundedWeights rounded;
   if (req.mode == QuantizeMode::Write) {
-    correct_bias(req, prepared, ranges, r);
-    fall_back(req, prepared, ranges, plan, r);
+    rounded = round_weights(req, prepared, ranges, r);
+    correct_bias(req, prepared, ranges, rounded, r);
+    fall_back(req, prepared, ranges, rounded, plan, r);
   }
 
-  StaticQuantization q = quantize_static(prepared, ranges, plan);
+  StaticQuantization q = quantize_static(prepared, ranges, plan, &rounded);
   r.plan = q.plan;
   for (auto& p : q.passes)
     if (p.changes > 0 || (p.pass != "extract_constants" && p.pass != "upgrade_opset")) r.passes.push_back(std::move(p));
@@ -247,7 +278,7 @@ nlohmann::json to_json(const QuantizeResult& r) {
   j["written"] = r.written;
   j["report"] = r.report.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.report);
   j["ranges"] = {{"source", r.ranges_source}, {"samples", r.calibration_samples}};
-  j["accuracy"] = {{"equalized", r.equalized}, {"bias_corrected_nodes", r.bias_corrected_nodes}, {"bias_correction_samples", r.bias_correction_samples}};
+  j["accuracy"] = {{"equalized", r.equalized}, {"rounding", r.rounding}, {"rounded_weights", r.rounded_weights}, {"rounding_samples", r.rounding_samples}, {"bias_corrected_nodes", r.bias_corrected_nodes}, {"bias_correction_samples", r.bias_correction_samples}};
   if (r.fallback_ran) {
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : r.fallback.steps)

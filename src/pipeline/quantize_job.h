@@ -21,6 +21,7 @@
 #include "io/model_inputs.h"
 #include "pipeline/sensitivity_fallback.h"
 #include "ir/model.h"
+#include "quant/rounded_weights.h"
 #include "quant/static_planner.h"
 #include "rewrite/pass.h"
 
@@ -32,8 +33,16 @@ namespace onnxquant {
 // measures each layer's cost. Defaults are what measured best on the corpus (README, "Static INT8
 // accuracy"): equalization and bias correction did not improve eval fidelity with per-channel weights,
 // so they are opt-in.
+enum class StaticWeightRounding {
+  Auto,     // GPTQ (pipeline/static_weight_rounding.h) when calibration data is given, else nearest
+  Nearest,  // round-to-nearest
+};
+
 struct AccuracyOptions {
   bool clip_ranges = true;       // calib/clip_to_consumers.h (exact: the Q saturates where the Clip does)
+  StaticWeightRounding rounding = StaticWeightRounding::Auto;
+  int64_t rounding_samples = 32;      // first calibration samples GPTQ's input statistics come from
+  int64_t rounding_rows_per_sample = 256;
   bool equalize = false;         // rewrite/equalize_cross_layer.h; needs calibration data (not --ranges)
   int64_t equalize_samples = 16; // calibration samples the links' per-channel ranges are measured on
   bool bias_correction = false;  // pipeline/bias_correction.h; needs calibration data
@@ -56,13 +65,9 @@ struct QuantizeRequest {
   std::filesystem::path output;       // required for Write
   std::filesystem::path ranges_file;  // when empty, calibrate on `inputs` first
   InputOptions inputs;                // calibration data (and the verification sample)
-  // Calibration method when calibrating; the target follows `plan.activations`. MSE by default: on the
-  // corpus it beat minmax on every model but squeezenet (equal there) and entropy on all but one.
-  RangeOptions range = [] {
-    RangeOptions mse;
-    mse.method = RangeMethod::Mse;
-    return mse;
-  }();
+  // Calibration method when calibrating (RangeOptions' default, MSE, as `calibrate`'s); the target
+  // follows `plan.activations`.
+  RangeOptions range;
   StaticPlanOptions plan;
   AccuracyOptions accuracy;
   QuantizeMode mode = QuantizeMode::Write;
@@ -82,7 +87,9 @@ struct StaticQuantization {
   Model model;  // the quantized model
   std::vector<PassReport> passes;
 };
-StaticQuantization quantize_static(const Model& fp32, const std::map<std::string, Range>& ranges, const StaticPlanOptions& options = {});
+// `rounded`: weights rounded ahead (pipeline/static_weight_rounding.h), used where the plan's scales match.
+StaticQuantization quantize_static(const Model& fp32, const std::map<std::string, Range>& ranges, const StaticPlanOptions& options = {},
+                                   const RoundedWeights* rounded = nullptr);
 
 struct QuantizeResult {
   std::string model, output;
@@ -94,6 +101,9 @@ struct QuantizeResult {
   std::vector<PassReport> passes;
   uint64_t input_bytes = 0, output_bytes = 0;
   bool equalized = false;            // cross-layer equalization changed the float model
+  std::string rounding = "nearest";  // weight rounding: "gptq" or "nearest"
+  int rounded_weights = 0;           // weights GPTQ rounded
+  int64_t rounding_samples = 0;
   int bias_corrected_nodes = 0;      // Conv/Gemm whose float bias absorbed the measured mean shift
   int bias_correction_samples = 0;
   bool fallback_ran = false;         // --target-cosine was given and a write was asked for

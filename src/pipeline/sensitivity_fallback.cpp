@@ -74,7 +74,7 @@ FallbackResult fall_back_to_target(const Model& fp32, const std::map<std::string
   };
   r.fp32_latency_ms = latency(fp32);
 
-  const StaticQuantization all = quantize_static(fp32, ranges, plan);
+  const StaticQuantization all = quantize_static(fp32, ranges, plan, options.rounded);
   r.steps.push_back({"", "", 0, held_out_judge.cosine(all.model, exec), latency(all.model)});
   if (r.steps.back().cosine >= options.target_cosine) {
     r.reached = true;
@@ -83,13 +83,13 @@ FallbackResult fall_back_to_target(const Model& fp32, const std::map<std::string
   // Leave-one-out sensitivity on the measure samples.
   const double base = measure_judge.cosine(all.model, exec);
   std::vector<Candidate> ranked = candidates(all.plan);
-  for (auto& c : ranked) c.sensitivity = measure_judge.cosine(quantize_static(fp32, ranges, with_excluded(plan, {c.node})).model, exec) - base;
+  for (auto& c : ranked) c.sensitivity = measure_judge.cosine(quantize_static(fp32, ranges, with_excluded(plan, {c.node}), options.rounded).model, exec) - base;
   std::stable_sort(ranked.begin(), ranked.end(), [](const Candidate& a, const Candidate& b) { return a.sensitivity > b.sensitivity; });
 
   for (const auto& c : ranked) {
     if (static_cast<int>(r.excluded.size()) >= options.max_layers || c.sensitivity <= 0) break;
     r.excluded.push_back(c.node);
-    const Model m = quantize_static(fp32, ranges, with_excluded(plan, r.excluded)).model;
+    const Model m = quantize_static(fp32, ranges, with_excluded(plan, r.excluded), options.rounded).model;
     r.steps.push_back({c.node, c.op_type, c.sensitivity, held_out_judge.cosine(m, exec), latency(m)});
     if (r.steps.back().cosine >= options.target_cosine) {
       r.reached = true;

@@ -17,6 +17,7 @@
 #include "calib/range_methods.h"
 #include "core/tensor.h"
 #include "exec/executor.h"
+#include "quant/rounded_weights.h"
 #include "quant/static_planner.h"
 
 namespace onnxquant {
@@ -27,6 +28,7 @@ struct FallbackOptions {
   double target_cosine = 0.99;
   int max_layers = 16;       // give up (and say so) after returning this many nodes to FP32
   int latency_runs = 10;     // timed runs per step on one sample (1 thread unless exec says otherwise)
+  const RoundedWeights* rounded = nullptr;  // the weights the model will be quantized with (quantize_static)
 };
 
 struct FallbackStep {

@@ -21,33 +21,45 @@ namespace {
 struct Fidelity {
   double cosine = 0;  // mean over eval rows of each row's cosine
   double sqnr_db = 0;
+  double mask_iou = 0;  // text-mask IoU (p > 0.3) over all eval rows, summed
   QuantizeResult result;
 };
 
-Fidelity quantize_and_measure(const std::string& model_rel, int64_t eval_rows, const AccuracyOptions& accuracy = {}) {
+struct Data {
+  std::string calib = "data/imagenet224/calib.npy", eval = "data/imagenet224/eval.npy";
+};
+
+Fidelity quantize_and_measure(const std::string& model_rel, int64_t eval_rows, const AccuracyOptions& accuracy = {}, const Data& data = {}) {
   test::TempDir dir;
   const auto model = test::corpus_dir() / model_rel;
   QuantizeRequest q;
   q.model = model;
   q.output = dir / "int8.onnx";
-  q.inputs.files = {(test::corpus_dir() / "data/imagenet224/calib.npy").string()};
+  q.inputs.files = {(test::corpus_dir() / data.calib).string()};
   q.accuracy = accuracy;
   q.progress = ProgressMode::Off;
   Fidelity f;
   f.result = quantize_model(q);
   EXPECT_TRUE(f.result.written);
   Executor fp32(model), int8(dir / "int8.onnx");
-  NpyReader eval(test::corpus_dir() / "data/imagenet224/eval.npy");
+  NpyReader eval(test::corpus_dir() / data.eval);
   CompareAccumulator all;
   double cosine_sum = 0;
+  int64_t inter = 0, uni = 0;
   const int64_t rows = std::min<int64_t>(eval_rows, static_cast<int64_t>(eval.shape()[0]));
   for (int64_t row = 0; row < rows; ++row) {
     const NamedTensors in{{fp32.inputs()[0].name, eval.read_rows(row, 1)}};
     const Tensor want = fp32.run(in).begin()->second, got = int8.run(in).begin()->second;
     cosine_sum += compare_tensors(want, got).cosine;
     all.add(want, got);
+    for (size_t i = 0; i < want.as<float>().size(); ++i) {
+      const bool a = want.as<float>()[i] > 0.3f, b = got.as<float>()[i] > 0.3f;
+      inter += a && b;
+      uni += a || b;
+    }
   }
   f.cosine = cosine_sum / static_cast<double>(rows);
+  f.mask_iou = uni ? static_cast<double>(inter) / static_cast<double>(uni) : 1.0;
   f.sqnr_db = all.stats().sqnr_db;
   std::cout << "  " << model_rel << ": eval cosine " << f.cosine << ", SQNR " << f.sqnr_db << " dB over " << rows << " rows\n";
   return f;
@@ -55,36 +67,47 @@ Fidelity quantize_and_measure(const std::string& model_rel, int64_t eval_rows, c
 
 }  // namespace
 
-// ORT's quantizer: cosine 0.9996, SQNR 29.9 dB.
+// ORT's quantizer (1.21, QDQ MinMax, same data, run on ORT 1.30): SQNR 35.8 dB.
 TEST(QuantizeAccuracyCorpus, Squeezenet) {
   ONNXQ_REQUIRE_CORPUS();
   const Fidelity f = quantize_and_measure("torch/squeezenet1_1.onnx", 79);
+  EXPECT_EQ(f.result.rounding, "gptq");
   EXPECT_GE(f.cosine, 0.9998);
-  EXPECT_GE(f.sqnr_db, 32.9);
+  EXPECT_GE(f.sqnr_db, 38.8);  // issue 7: ORT + 3 dB (39.01 measured with GPTQ rounding; 36.6 to nearest)
 }
 
-// ORT's quantizer: cosine 0.964, SQNR 11.3 dB.
+// ORT's quantizer: cosine 0.965, SQNR 11.6 dB.
 TEST(QuantizeAccuracyCorpus, MobilenetV2) {
   ONNXQ_REQUIRE_CORPUS();
   const Fidelity f = quantize_and_measure("torch/mobilenet_v2.onnx", 79);
-  EXPECT_GE(f.cosine, 0.969);  // issue 7 asks 0.99: not reached yet (docs/static-int8-accuracy.md)
-  EXPECT_GE(f.sqnr_db, 12.3);   // ORT + 1 dB; issue 7 asks ORT + 3 dB
+  EXPECT_GE(f.cosine, 0.970);  // 0.9717 measured; issue 7 asks 0.99: not reached (docs/static-int8-accuracy.md)
+  EXPECT_GE(f.sqnr_db, 12.5);  // 12.67 measured, ORT + 1 dB; issue 7 asks ORT + 3 dB
 }
 
-// ORT's quantizer: cosine 0.59, SQNR -2.6 dB.
+// ORT's quantizer: cosine 0.59, SQNR 3.6 dB.
 TEST(QuantizeAccuracyCorpus, EfficientnetB0) {
   ONNXQ_REQUIRE_CORPUS();
   const Fidelity f = quantize_and_measure("torch/efficientnet_b0.onnx", 79);
-  EXPECT_GE(f.cosine, 0.90);
-  EXPECT_GE(f.sqnr_db, 0.4);
+  EXPECT_GE(f.cosine, 0.90);   // issue 7: 0.90 (0.905 measured)
+  EXPECT_GE(f.sqnr_db, 2.9);   // 3.12 measured; issue 7 asks ORT + 3 dB = 6.6: not reached
 }
 
-// ORT's quantizer: cosine 0.984, SQNR 14.8 dB.
+// ORT's quantizer: cosine 0.984, SQNR 16.1 dB.
 TEST(QuantizeAccuracyCorpus, Resnet50) {
   ONNXQ_REQUIRE_CORPUS();
   const Fidelity f = quantize_and_measure("torch/resnet50.onnx", 79);
-  EXPECT_GE(f.cosine, 0.986);  // issue 7 asks 0.99: not reached yet (docs/static-int8-accuracy.md)
-  EXPECT_GE(f.sqnr_db, 16.8);  // ORT + 2 dB; issue 7 asks ORT + 3 dB
+  EXPECT_GE(f.cosine, 0.988);  // 0.9884 measured; issue 7 asks 0.99: not reached (docs/static-int8-accuracy.md)
+  EXPECT_GE(f.sqnr_db, 17.4);  // 17.63 measured, ORT + 1.5 dB; issue 7 asks ORT + 3 dB
+}
+
+// PP-OCRv4 det, 20 calibration scenes, 20 eval scenes. ORT's quantizer: SQNR 9.9 dB, mask IoU 0.893.
+TEST(QuantizeAccuracyCorpus, PaddleOcrDetection) {
+  ONNXQ_REQUIRE_CORPUS();
+  const Fidelity f = quantize_and_measure("npm/ocr/ch_PP-OCRv4_det_infer.onnx", 20, {}, {"data/ocr/det_calib.npy", "data/ocr/det_eval.npy"});
+  EXPECT_EQ(f.result.fusion.by_op.at("Conv").fused, 62);
+  EXPECT_GE(f.sqnr_db, 12.9);   // issue 7: ORT + 3 dB (14.17 measured)
+  EXPECT_GE(f.mask_iou, 0.95);  // issue 7 (0.9522 measured; 0.9515 with round-to-nearest)
+  std::cout << "  mask IoU " << f.mask_iou << "\n";
 }
 
 // --target-cosine returns layers to FP32 until the held-out calibration cosine holds, and says which.

@@ -35,6 +35,7 @@ TEST(CalibrateJob, MinMaxRangesMatchTheData) {
   req.model = dir / "m.onnx";
   req.inputs.files = {(dir / "x.npy").string()};
   req.output = dir / "ranges.json";
+  req.range.method = RangeMethod::MinMax;
   req.progress = ProgressMode::Off;
   const CalibrateResult r = calibrate_model(req);
   EXPECT_EQ(r.samples, 10);
