@@ -60,6 +60,12 @@ struct VerdictThresholds {
   double excellent_sqnr_db = 27;
   double good_sqnr_db = 17;
   double check_sqnr_db = 10;
+  // Outputs compared as masks (validate --mask-threshold) are judged by their pooled IoU instead of
+  // cosine and SQNR: a probability map that is empty on some samples makes their per-sample cosine
+  // meaningless, and the mask is what the post-processing reads.
+  double excellent_iou = 0.98;
+  double good_iou = 0.95;
+  double check_iou = 0.85;
 };
 
 struct Verdict {
@@ -67,7 +73,7 @@ struct Verdict {
   double cosine = 1.0;       // the worst output's mean cosine (what --fail-below compares)
   double sqnr_db = 0;        // SQNR of the output that decided (+inf when identical)
   std::string output;        // the output that decided ("" when there are none)
-  std::string limited_by;    // "cosine", "sqnr" (magnitude error) or "nonfinite"
+  std::string limited_by;    // "cosine", "sqnr" (magnitude error), "mask_iou" or "nonfinite"
   std::string message;       // one sentence for people
 };
 

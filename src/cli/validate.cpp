@@ -160,6 +160,7 @@ void add_validate_command(CLI::App& app, const GlobalOptions& global, CommandBod
   cmd->add_option("--report", req->report_html, "Write a self-contained HTML report to this file")->option_text("FILE.html");
   cmd->footer(
       "Verdict (worst output's mean cosine): >= 0.999 excellent, >= 0.99 good, >= 0.95 check your task metric, below: poor.\n"
+      "With --mask-threshold, that output is judged by its mask IoU instead: >= 0.98, >= 0.95, >= 0.85.\n"
       "Exit codes: 0 done, 1 below --fail-below, 3 load error, 5 data error (models differ, bad data), 6 ORT error.\n\n"
       "Examples:\n"
       "  onnxquant validate resnet50.onnx resnet50_int8.onnx -i input=eval.npy -n 50\n"

@@ -76,3 +76,31 @@ TEST(Verdict, NamesAndCustomThresholds) {
   EXPECT_EQ(judge({output("y", 0.97)}, t).level, VerdictLevel::Good);
   EXPECT_EQ(judge({}).level, VerdictLevel::Excellent);  // nothing to compare: nothing wrong
 }
+
+TEST(Verdict, MaskedOutputIsJudgedByIouNotCosine) {
+  // A text-probability map: empty on some samples, so its per-sample cosine is near 0 there and its
+  // SQNR is low, yet the masks agree on 0.96 of their union.
+  OutputMetrics map = output("probability", 0.70);
+  map.overall.sqnr_db = 9.0;
+  map.mask = MaskSummary{.threshold = 0.3, .iou = 0.96, .iou_min = 0.5};
+  Verdict v = judge({map});
+  EXPECT_EQ(v.level, VerdictLevel::Good);
+  EXPECT_EQ(v.limited_by, "mask_iou");
+  EXPECT_EQ(v.cosine, 0.70);  // --fail-below still compares the worst mean cosine
+  EXPECT_NE(v.message.find("mask IoU 0.9600 (> 0.3), worst sample 0.5000"), std::string::npos) << v.message;
+  for (const auto& [iou, level] : std::vector<std::pair<double, VerdictLevel>>{
+           {0.98, VerdictLevel::Excellent}, {0.95, VerdictLevel::Good}, {0.85, VerdictLevel::Check}, {0.8499, VerdictLevel::Poor}}) {
+    map.mask->iou = iou;
+    EXPECT_EQ(judge({map}).level, level) << iou;
+  }
+  // Beside an output judged by cosine, the worse of the two decides.
+  map.mask->iou = 0.99;
+  v = judge({map, output("boxes", 0.97)});
+  EXPECT_EQ(v.level, VerdictLevel::Check);
+  EXPECT_EQ(v.output, "boxes");
+  map.mask->iou = 0.80;
+  v = judge({map, output("boxes", 0.9995)});
+  EXPECT_EQ(v.level, VerdictLevel::Poor);
+  EXPECT_EQ(v.output, "probability");
+  EXPECT_EQ(v.limited_by, "mask_iou");
+}
