@@ -23,7 +23,7 @@ TEST(CalibrateCorpus, MethodsNestInsideMinMax) {
   ONNXQ_REQUIRE_CORPUS();
   test::TempDir dir;
   auto r = run_cli("calibrate " + corpus("torch/squeezenet1_1.onnx") + " -i " + corpus("data/imagenet224/calib.npy") +
-                   " -n 8 --histograms -o " + (dir / "minmax.json").string() + " --format json");
+                   " -n 8 -m minmax --histograms -o " + (dir / "minmax.json").string() + " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("samples"), 8);

@@ -110,7 +110,8 @@ TEST_F(ConfigCli, BatchGivesEachModelTheQuantizeSectionAndItsOwnOverrides) {
     for (const auto& node : result["plan"]["nodes"]) n += node["quantized"].get<bool>() && node["op_type"] == "MatMul";
     return n;
   };
-  EXPECT_EQ(quantized(j["models"][0]["result"]), 1);  // a.onnx: the first MatMul (the second feeds the graph output)
+  // a.onnx: both MatMuls (the second writes the graph output: MatMulIntegerToFloat, its output float)
+  EXPECT_EQ(quantized(j["models"][0]["result"]), 2);
   EXPECT_EQ(quantized(j["models"][1]["result"]), 0);  // b.onnx: both excluded by its override
 }
 
