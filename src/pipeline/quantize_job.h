@@ -83,6 +83,8 @@ struct StaticQuantization {
   std::vector<PassReport> passes;
 };
 StaticQuantization quantize_static(const Model& fp32, const std::map<std::string, Range>& ranges, const StaticPlanOptions& options = {});
+// The same, rewriting `fp32` itself instead of a copy (for big models: one copy of the weights, not two).
+StaticQuantization quantize_static(Model&& fp32, const std::map<std::string, Range>& ranges, const StaticPlanOptions& options = {});
 
 struct QuantizeResult {
   std::string model, output;
