@@ -147,7 +147,7 @@ std::optional<uint64_t> deferred_bytes(const onnx::TensorProto& t) {
 
 uint64_t deferred_bytes(const onnx::ModelProto& model) {
   uint64_t total = 0;
-  for_each_tensor(const_cast<onnx::GraphProto&>(model.graph()), [&](onnx::TensorProto& t) { total += deferred_bytes(t).value_or(0); });
+  for_each_tensor(model.graph(), [&](const onnx::TensorProto& t) { total += deferred_bytes(t).value_or(0); });
   return total;
 }
 

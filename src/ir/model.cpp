@@ -104,7 +104,7 @@ uint64_t Model::byte_size() const { return proto_->ByteSizeLong() + deferred_byt
 
 bool Model::has_deferred_data() const {
   bool found = false;
-  for_each_tensor(const_cast<onnx::GraphProto&>(proto_->graph()), [&](onnx::TensorProto& t) { found = found || deferred_bytes(t).has_value(); });
+  for_each_tensor(proto_->graph(), [&](const onnx::TensorProto& t) { found = found || deferred_bytes(t).has_value(); });
   return found;
 }
 
