@@ -155,7 +155,8 @@ void print_quiet(std::ostream& out, const ModelSummary& s) {
 }
 
 int run_inspect(const InspectRequest& request, const GlobalOptions& global) {
-  const Model model = Model::load(request.model);
+  // Only the structure and the tensors' declared sizes are shown: external weights stay on disk.
+  const Model model = Model::load(request.model, {.external_data = ExternalDataLoad::Defer});
   const ModelSummary summary = inspect_model(model, request.options);
   if (global.format == OutputFormat::Json) print_json(std::cout, to_json(summary));
   else if (global.quiet) print_quiet(std::cout, summary);

@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include "core/errors.h"
+
 namespace onnxquant {
 namespace fs = std::filesystem;
 
@@ -73,6 +75,11 @@ void install_interrupt_cleanup() {
 
 InterruptCleanup::InterruptCleanup(fs::path path) : path_(std::move(path)) {
   const std::lock_guard lock(registry_mutex());
+  ++registry()[path_];
+}
+
+InterruptCleanup::InterruptCleanup(fs::path path, const std::unique_lock<std::mutex>& held) : path_(std::move(path)) {
+  if (held.mutex() != &registry_mutex() || !held.owns_lock()) throw InternalError("InterruptCleanup: the interrupt hold is not held");
   ++registry()[path_];
 }
 

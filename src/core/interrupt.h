@@ -22,6 +22,9 @@ void install_interrupt_cleanup();
 class InterruptCleanup {
  public:
   explicit InterruptCleanup(std::filesystem::path path);
+  // The same under a hold_interrupts() the caller has: for a path created under that hold, so that no
+  // interrupt lands between its creation and its registration.
+  InterruptCleanup(std::filesystem::path path, const std::unique_lock<std::mutex>& held);
   ~InterruptCleanup();  // unregisters; removing the path in normal operation is the owner's job
   InterruptCleanup(const InterruptCleanup&) = delete;
   InterruptCleanup& operator=(const InterruptCleanup&) = delete;

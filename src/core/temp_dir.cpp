@@ -12,9 +12,11 @@ TempDir::TempDir(const std::string& prefix) {
   std::error_code ec;
   for (int attempt = 0; attempt < 16; ++attempt) {
     path_ = fs::temp_directory_path(ec) / (prefix + "-" + std::to_string(rd()) + std::to_string(rd()));
+    // Registered only once it is ours (a name that existed may belong to another process), and created
+    // and registered under one hold, so that an interrupt between the two cannot leave it behind.
+    const auto held = hold_interrupts();
     if (fs::create_directory(path_, ec)) {
-      // Registered only once it is ours: a name that existed may belong to another process.
-      cleanup_ = std::make_unique<InterruptCleanup>(path_);
+      cleanup_ = std::make_unique<InterruptCleanup>(path_, held);
       return;
     }
   }

@@ -15,6 +15,11 @@ namespace onnxquant {
 
 namespace {
 
+// Above this, sessions are created from a temp file with external data instead of serialized bytes: the
+// file costs a write of the weights, bytes cost three copies of them in memory (measured on ORT 1.30: an
+// inline 1.1 GiB model peaked at 3.5 GiB, the same weights as external data at 1.1 GiB plus one tensor).
+constexpr uint64_t kSessionFromFileBytes = uint64_t{256} << 20;
+
 Ort::Env& ort_env() {
   // One environment per process: ORT's logging and thread pools are global. Warnings about unused
   // initializers and the like are noise for our users, so only errors are logged.
@@ -113,15 +118,21 @@ struct Executor::Impl {
   }
 };
 
+namespace {
+
+bool session_from_file(const Model& model) { return model.has_deferred_data() || model.byte_size() > kSessionFromFileBytes; }
+
+}  // namespace
+
+// ORT given bytes parses them into its own protobuf and then copies every initializer out of it, and we
+// hold the serialized string meanwhile: 3-4 copies of the weights at once. Given a file whose weights
+// are external data it reads (or maps) each tensor once, and deferred tensors are copied to that file
+// piece by piece, never into our memory. Over 2 GB there is no other way anyway.
 Executor::Executor(const Model& model, const ExecOptions& options) : impl_(std::make_unique<Impl>()) {
-  if (model.byte_size() > kMaxInlineModelBytes) {
-    // Over 2 GB, one protobuf cannot hold the model: ORT reads it from a file with external data.
+  if (session_from_file(model)) {
     const TempDir dir("onnxquant-exec");
     model.save(dir / "model.onnx", {ExternalData::Always});
-    impl_->init([&] {
-      auto so = make_session_options(options);
-      return Ort::Session(ort_env(), (dir / "model.onnx").c_str(), so);
-    });
+    *this = Executor(dir / "model.onnx", options);  // ORT has read (or mapped) the file: it may go
     return;
   }
   const std::string bytes = model.serialize();
@@ -129,6 +140,17 @@ Executor::Executor(const Model& model, const ExecOptions& options) : impl_(std::
     auto so = make_session_options(options);
     return Ort::Session(ort_env(), bytes.data(), bytes.size(), so);
   });
+}
+
+Executor::Executor(Model&& model, const ExecOptions& options) : impl_(std::make_unique<Impl>()) {
+  if (!session_from_file(model)) {
+    *this = Executor(static_cast<const Model&>(model), options);
+    return;
+  }
+  const TempDir dir("onnxquant-exec");
+  model.save(dir / "model.onnx", {ExternalData::Always});
+  model = Model();
+  *this = Executor(dir / "model.onnx", options);
 }
 
 Executor::Executor(const std::filesystem::path& model_file, const ExecOptions& options) : impl_(std::make_unique<Impl>()) {
@@ -206,6 +228,10 @@ NamedTensors Executor::run(const NamedTensors& feeds, const std::vector<std::str
     out.emplace(node.key(), node.mapped().copy());
   }
   return out;
+}
+
+Executor open_loaded_model(const Model& model, const std::filesystem::path& file, const ExecOptions& options) {
+  return model.has_deferred_data() ? Executor(file, options) : Executor(model, options);
 }
 
 std::string runtime_version() { return Ort::GetVersionString(); }

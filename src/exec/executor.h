@@ -65,6 +65,9 @@ class Executor {
  public:
   // Creates an ORT session. Throws RuntimeError with ORT's message when ORT refuses the model.
   Executor(const Model& model, const ExecOptions& options = {});
+  // The same for a model no longer needed: a big one is written to the session's temp file and freed
+  // before ORT reads it, so that our copy of the weights and ORT's are not held at once.
+  Executor(Model&& model, const ExecOptions& options = {});
   Executor(const std::filesystem::path& model_file, const ExecOptions& options = {});
   Executor(Executor&&) noexcept;
   Executor& operator=(Executor&&) noexcept;
@@ -84,6 +87,11 @@ class Executor {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A session of `model`, which is `file` as loaded and not edited since. When the file keeps its weights in
+// external data (the model's are deferred), ORT reads them from there itself: no temp copy, and none in
+// our memory. Otherwise the same as Executor(model).
+Executor open_loaded_model(const Model& model, const std::filesystem::path& file, const ExecOptions& options = {});
 
 // "1.30.0": the version of the loaded libonnxruntime, not of the headers.
 std::string runtime_version();

@@ -4,7 +4,8 @@
 
 #include <fstream>
 #include <map>
-#include <optional>
+#include <tuple>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
@@ -65,13 +66,49 @@ fs::path resolve_inside(const fs::path& base_dir, const std::string& location, c
   return full;
 }
 
+void set_external(onnx::TensorProto& t, const std::string& location, uint64_t offset, uint64_t length) {
+  t.clear_external_data();
+  auto add = [&](const char* k, const std::string& v) {
+    auto* e = t.add_external_data();
+    e->set_key(k);
+    e->set_value(v);
+  };
+  add("location", location);
+  add("offset", std::to_string(offset));
+  add("length", std::to_string(length));
+  t.clear_raw_data();
+  t.set_data_location(onnx::TensorProto::EXTERNAL);
+}
+
+// Open files by path, so that a model with hundreds of tensors in one file opens it once.
+class FileReader {
+ public:
+  std::ifstream& open(const fs::path& file, const std::string& where) {
+    auto [it, inserted] = files_.try_emplace(file);
+    if (inserted) it->second.open(file, std::ios::binary);
+    if (!it->second) throw LoadError(where + ": cannot open " + file.string());
+    return it->second;
+  }
+  // Reads [offset, offset + length) of `file` into `out` (which is resized).
+  void read(const fs::path& file, uint64_t offset, uint64_t length, std::string& out, const std::string& where) {
+    auto& in = open(file, where);
+    out.assign(length, '\0');
+    in.clear();
+    in.seekg(static_cast<std::streamoff>(offset));
+    in.read(out.data(), static_cast<std::streamsize>(length));
+    if (static_cast<uint64_t>(in.gcount()) != length) throw LoadError(where + ": short read from " + file.string());
+  }
+
+ private:
+  std::map<fs::path, std::ifstream> files_;
+};
+
 }  // namespace
 
-void load_external_data(onnx::ModelProto& model, const fs::path& base_dir, const std::string& origin, bool allow_outside) {
-  std::map<fs::path, std::ifstream> open_files;
-  // Bytes read from each file so far. Tensors occupy disjoint ranges, so more than the file's size means
-  // overlapping references: a few KB of model could otherwise make us read one big file a thousand times.
-  std::map<fs::path, uint64_t> bytes_read;
+void load_external_data(onnx::ModelProto& model, const fs::path& base_dir, const std::string& origin, bool allow_outside,
+                        ExternalDataLoad mode) {
+  FileReader reader;
+  std::map<fs::path, uint64_t> referenced;  // bytes referenced in each file so far, shared bytes counted again
   for_each_tensor(*model.mutable_graph(), [&](onnx::TensorProto& t) {
     if (t.data_location() != onnx::TensorProto::EXTERNAL) return;
     const std::string where = origin + ": tensor '" + t.name() + "'";
@@ -84,21 +121,44 @@ void load_external_data(onnx::ModelProto& model, const fs::path& base_dir, const
     if (ref.offset > file_size || length > file_size - ref.offset)
       throw LoadError(where + ": external data range [" + std::to_string(ref.offset) + ", +" + std::to_string(length) +
                       ") is beyond the end of " + file.string() + " (" + std::to_string(file_size) + " bytes)");
-    uint64_t& total = bytes_read[file];
-    if (length > file_size - total)
-      throw LoadError(where + ": external data ranges in " + file.string() + " add up to more than its " + std::to_string(file_size) +
-                      " bytes (overlapping tensors)");
-    total += length;
-    auto [it, inserted] = open_files.try_emplace(file);
-    if (inserted) it->second.open(file, std::ios::binary);
-    auto& in = it->second;
-    if (!in) throw LoadError(where + ": cannot open " + file.string());
-    std::string bytes(length, '\0');
-    in.clear();
-    in.seekg(static_cast<std::streamoff>(ref.offset));
-    in.read(bytes.data(), static_cast<std::streamsize>(length));
-    if (static_cast<uint64_t>(in.gcount()) != length) throw LoadError(where + ": short read from " + file.string());
-    t.set_raw_data(std::move(bytes));
+    uint64_t& total = referenced[file];
+    total += length;  // no overflow: each length is at most the file size, and the sum is capped below
+    if (total > kMaxExternalReadsPerFile * file_size)
+      throw LoadError(where + ": external data ranges in " + file.string() + " add up to more than " +
+                      std::to_string(kMaxExternalReadsPerFile) + " times its " + std::to_string(file_size) +
+                      " bytes (tensors overlapping again and again)");
+    if (mode == ExternalDataLoad::Defer) {
+      // The absolute path is checked now; later readers must not resolve the relative one again.
+      set_external(t, fs::absolute(file).lexically_normal().string(), ref.offset, length);
+      return;
+    }
+    reader.read(file, ref.offset, length, *t.mutable_raw_data(), where);
+    t.clear_external_data();
+    t.set_data_location(onnx::TensorProto::DEFAULT);
+  });
+}
+
+std::optional<uint64_t> deferred_bytes(const onnx::TensorProto& t) {
+  if (t.data_location() != onnx::TensorProto::EXTERNAL) return std::nullopt;
+  for (const auto& kv : t.external_data())
+    if (kv.key() == "length") return parse_u64(kv.value(), "tensor '" + t.name() + "'");
+  return std::nullopt;
+}
+
+uint64_t deferred_bytes(const onnx::ModelProto& model) {
+  uint64_t total = 0;
+  for_each_tensor(model.graph(), [&](const onnx::TensorProto& t) { total += deferred_bytes(t).value_or(0); });
+  return total;
+}
+
+void read_deferred_data(onnx::ModelProto& model) {
+  FileReader reader;
+  for_each_tensor(*model.mutable_graph(), [&](onnx::TensorProto& t) {
+    if (t.data_location() != onnx::TensorProto::EXTERNAL) return;
+    const std::string where = "tensor '" + t.name() + "'";
+    const ExternalRef ref = parse_ref(t, where);
+    if (!ref.length) throw InternalError(where + ": deferred external data without a length");
+    reader.read(ref.location, ref.offset, *ref.length, *t.mutable_raw_data(), where);
     t.clear_external_data();
     t.set_data_location(onnx::TensorProto::DEFAULT);
   });
@@ -107,6 +167,8 @@ void load_external_data(onnx::ModelProto& model, const fs::path& base_dir, const
 namespace {
 
 constexpr size_t kMinExternalBytes = 1024;
+constexpr uint64_t kCopyChunkBytes = uint64_t{4} << 20;
+constexpr uint64_t kAlignment = 4096;  // each tensor starts on a page, so the runtime can memory-map it
 
 // The large tensors' bytes, lent out of a model (by swap, no copy) while its structure is copied and given
 // back on destruction, exceptions included: saving a 2 GB model then holds one copy of its weights, not two.
@@ -141,9 +203,51 @@ class LentTensorBytes {
   std::map<size_t, std::string> lent_;
 };
 
+// Appends tensors to the data file, each on a page boundary.
+class DataWriter {
+ public:
+  explicit DataWriter(std::ostream& out) : out_(out) {}
+  uint64_t append(std::string_view bytes) {
+    const uint64_t at = align();
+    write(bytes);
+    return at;
+  }
+  // Copies a deferred tensor's range from its file; a range already copied is not copied again.
+  uint64_t copy(FileReader& reader, const ExternalRef& ref, const std::string& where) {
+    const auto key = std::make_tuple(ref.location, ref.offset, *ref.length);
+    if (auto it = copied_.find(key); it != copied_.end()) return it->second;
+    const uint64_t at = align();
+    std::string chunk;
+    for (uint64_t done = 0; done < *ref.length;) {
+      const uint64_t n = std::min(kCopyChunkBytes, *ref.length - done);
+      reader.read(ref.location, ref.offset + done, n, chunk, where);
+      write(chunk);
+      done += n;
+    }
+    copied_.emplace(key, at);
+    return at;
+  }
+
+ private:
+  uint64_t align() {
+    const uint64_t aligned = (offset_ + kAlignment - 1) / kAlignment * kAlignment;
+    static const std::string zeros(kAlignment, '\0');
+    out_.write(zeros.data(), static_cast<std::streamsize>(aligned - offset_));
+    offset_ = aligned;
+    return offset_;
+  }
+  void write(std::string_view bytes) {
+    out_.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    offset_ += bytes.size();
+  }
+  std::ostream& out_;
+  uint64_t offset_ = 0;
+  std::map<std::tuple<std::string, uint64_t, uint64_t>, uint64_t> copied_;
+};
+
 }  // namespace
 
-void save_with_external_data(const onnx::ModelProto& model, const fs::path& path) {
+void save_with_external_data(const onnx::ModelProto& model, const fs::path& path, PendingFiles& files) {
   // The model is logically const: its bytes are only borrowed for the duration of this call.
   const LentTensorBytes weights(const_cast<onnx::ModelProto&>(model));
   onnx::ModelProto copy = model;  // structure only, the large tensors' bytes are lent out
@@ -151,35 +255,25 @@ void save_with_external_data(const onnx::ModelProto& model, const fs::path& path
   const fs::path data_path = path.parent_path() / data_name;
   // Both files are published together: a failure or an interrupt leaves an existing model and its data
   // file as they were, never a new data file beside an old model.
-  PendingFiles files;
   files.add(data_path, [&](std::ostream& out) {
-    uint64_t offset = 0;
+    DataWriter data(out);
+    FileReader reader;
     size_t index = 0;
     for_each_tensor(*copy.mutable_graph(), [&](onnx::TensorProto& t) {
-      const std::string* raw = weights.bytes(index++);
-      if (!raw) return;
-      // Align each tensor to 4 KiB so the runtime can memory-map it.
-      const uint64_t aligned = (offset + 4095) / 4096 * 4096;
-      for (; offset < aligned; ++offset) out.put('\0');
-      out.write(raw->data(), static_cast<std::streamsize>(raw->size()));
-      auto add = [&](const char* k, const std::string& v) {
-        auto* e = t.add_external_data();
-        e->set_key(k);
-        e->set_value(v);
-      };
-      add("location", data_name);
-      add("offset", std::to_string(offset));
-      add("length", std::to_string(raw->size()));
-      offset += raw->size();
-      t.clear_raw_data();
-      t.set_data_location(onnx::TensorProto::EXTERNAL);
+      if (const std::string* raw = weights.bytes(index++)) {
+        set_external(t, data_name, data.append(*raw), raw->size());
+      } else if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+        const std::string where = "tensor '" + t.name() + "'";
+        const ExternalRef ref = parse_ref(t, where);
+        if (!ref.length) throw InternalError(where + ": deferred external data without a length");
+        set_external(t, data_name, data.copy(reader, ref, where), *ref.length);
+      }
     });
   });
   std::string bytes;
   if (copy.ByteSizeLong() > kMaxInlineModelBytes || !copy.SerializeToString(&bytes))
     throw IoError(path.string() + ": graph too large to serialize even with external data");
   files.add(path, bytes);
-  files.commit();
 }
 
 }  // namespace onnxquant

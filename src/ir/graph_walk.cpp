@@ -33,4 +33,15 @@ void for_each_tensor(onnx::GraphProto& graph, const std::function<void(onnx::Ten
   });
 }
 
+void for_each_tensor(const onnx::GraphProto& graph, const std::function<void(const onnx::TensorProto&)>& visit) {
+  for_each_graph(graph, [&](const onnx::GraphProto& g) {
+    for (const auto& t : g.initializer()) visit(t);
+    for (const auto& node : g.node())
+      for (const auto& attr : node.attribute()) {
+        if (attr.has_t()) visit(attr.t());
+        for (const auto& t : attr.tensors()) visit(t);
+      }
+  });
+}
+
 }  // namespace onnxquant

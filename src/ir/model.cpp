@@ -8,6 +8,7 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "ir/external_data.h"
+#include "ir/graph_walk.h"
 #include "ir/graph_structure_check.h"
 #include "ir/tensor_data_check.h"
 
@@ -45,7 +46,7 @@ Model Model::from_bytes(std::string_view bytes, const fs::path& origin, const Lo
   check_is_onnx(*proto, name);
   Model model(std::move(proto), origin);
   load_external_data(*model.proto_, origin.has_parent_path() ? origin.parent_path() : fs::path("."), name,
-                     options.allow_external_data_outside_model_dir);
+                     options.allow_external_data_outside_model_dir, options.external_data);
   // Untrusted files: refuse what later stages cannot index or would allocate from declared sizes.
   check_graph_structure(model.proto_->graph(), name);
   check_all_tensor_data(model.proto_->graph(), name);
@@ -67,17 +68,25 @@ std::string Model::serialize() const {
 }
 
 void Model::save(const fs::path& path, const SaveOptions& options) const {
+  PendingFiles files;
+  save(path, files, options);
+  files.commit();
+}
+
+void Model::save(const fs::path& path, PendingFiles& files, const SaveOptions& options) const {
   const bool too_big = proto_->ByteSizeLong() > kMaxInlineModelBytes;
-  const bool external = options.external_data == ExternalData::Always ||
+  const bool external = options.external_data == ExternalData::Always || has_deferred_data() ||
                         (options.external_data == ExternalData::Auto && too_big);
-  if (too_big && options.external_data == ExternalData::Never)
+  if (too_big && options.external_data == ExternalData::Never && !has_deferred_data())
     throw IoError(path.string() + ": model is over 2 GB and external data is disabled");
   if (!external) {
-    const std::string bytes = serialize();
-    write_file_atomically(path, bytes);
+    // Streamed: a 1.9 GB model is not first copied into one string.
+    files.add(path, [&](std::ostream& out) {
+      if (!proto_->SerializeToOstream(&out)) throw IoError(path.string() + ": protobuf serialization failed");
+    });
     return;
   }
-  save_with_external_data(*proto_, path);
+  save_with_external_data(*proto_, path, files);
 }
 
 Model Model::clone() const { return Model(std::make_unique<onnx::ModelProto>(*proto_), source_); }
@@ -91,9 +100,14 @@ int64_t Model::opset(std::string_view domain) const {
   return 0;
 }
 
-uint64_t Model::byte_size() const {
-  uint64_t total = proto_->ByteSizeLong();
-  return total;
+uint64_t Model::byte_size() const { return proto_->ByteSizeLong() + deferred_bytes(*proto_); }
+
+bool Model::has_deferred_data() const {
+  bool found = false;
+  for_each_tensor(proto_->graph(), [&](const onnx::TensorProto& t) { found = found || deferred_bytes(t).has_value(); });
+  return found;
 }
+
+void Model::load_deferred_data() { read_deferred_data(*proto_); }
 
 }  // namespace onnxquant

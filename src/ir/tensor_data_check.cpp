@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/errors.h"
+#include "ir/external_data.h"
 #include "ir/graph_walk.h"
 
 namespace onnxquant {
@@ -58,8 +59,9 @@ std::string dims_text(const TensorProto& t) {
 }  // namespace
 
 void check_tensor_data(const TensorProto& t, const std::string& where) {
-  if (t.data_location() == TensorProto::EXTERNAL)
-    throw LoadError(where + ": external data was not loaded");  // Model::load loads it before checking
+  // Deferred external data carries its checked length; anything else EXTERNAL was never loaded.
+  const std::optional<uint64_t> external = deferred_bytes(t);
+  if (t.data_location() == TensorProto::EXTERNAL && !external) throw LoadError(where + ": external data was not loaded");
   if (t.has_segment()) return;  // one piece of a tensor split over several protos: no total to compare
   constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
   uint64_t declared = 1;
@@ -69,7 +71,8 @@ void check_tensor_data(const TensorProto& t, const std::string& where) {
       throw LoadError(where + ": shape " + dims_text(t) + " has more elements than fit in memory");
     declared *= static_cast<uint64_t>(d);
   }
-  if (t.has_raw_data()) {
+  if (t.has_raw_data() || external) {
+    const uint64_t held = external ? *external : t.raw_data().size();
     uint64_t needed = 0;
     if (is_4bit(t.data_type())) {
       needed = declared / 2 + declared % 2;
@@ -79,9 +82,9 @@ void check_tensor_data(const TensorProto& t, const std::string& where) {
     } else {
       return;
     }
-    if (t.raw_data().size() != needed)
+    if (held != needed)
       throw LoadError(where + ": shape " + dims_text(t) + " needs " + std::to_string(needed) + " bytes of data, the file holds " +
-                      std::to_string(t.raw_data().size()));
+                      std::to_string(held));
     return;
   }
   const auto stored = typed_field_elements(t);

@@ -71,6 +71,9 @@ Tensor tensor_from_proto(const onnx::TensorProto& p) {
 }
 
 void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto& p) {
+  // Clear() keeps a string's buffer for reuse: a float16 weight written over its float32 one would sit
+  // in the float32 buffer, and a 2 GB model converted in place would hold all of its float32 memory.
+  std::string().swap(*p.mutable_raw_data());
   p.Clear();
   p.set_name(name);
   p.set_data_type(static_cast<int32_t>(t.dtype));

@@ -101,7 +101,8 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
   const std::string model_hash = sha256_file_hex(req.model);
   // Only ORT's copy of the weights should be in memory while ORT builds its session: the model with
   // its extra outputs goes to a temp file (weights as external data) and is dropped before ORT reads it.
-  Model model = Model::load(req.model);
+  // External weights are not even read: they are copied from their file into the temp file piece by piece.
+  Model model = Model::load(req.model, {.external_data = ExternalDataLoad::Defer});
   const CalibrationTensors wanted = calibration_tensors(model, req.coverage);
   SampleStream source(model, req);
   std::optional<NamedTensors> first = source.next();

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/half.h"
 #include "ir/model.h"
@@ -60,8 +61,10 @@ struct Candidate {
   HalfCompute compute;
 };
 
-Candidate rewrite(const Model& original, const CastRequest& req, HalfCompute compute, bool original_passes_checker) {
-  Candidate c{original.clone(), {}, compute};
+// The rewrite edits `original` in place (each weight is replaced by its half copy as it is converted), so
+// a 2 GB model is never held twice.
+Candidate rewrite(Model original, const CastRequest& req, HalfCompute compute, bool original_passes_checker) {
+  Candidate c{std::move(original), {}, compute};
   c.stats = cast_precision(c.model, {.type = req.precision, .compute = compute,
                                      .io = req.keep_io_types ? IoTypes::KeepFloat32 : IoTypes::Half});
   // A model that failed the checker before the rewrite cannot be held to it after.
@@ -69,6 +72,16 @@ Candidate rewrite(const Model& original, const CastRequest& req, HalfCompute com
     throw VerificationError("the " + std::string(half_type_name(req.precision)) + " model fails the ONNX checker: " + first_line(err),
                             "this is a bug in onnxquant's cast pass; please report it with the model");
   return c;
+}
+
+// The input model with its weights left on disk (checked, not read): sessions of it read them from the
+// file, and only the rewrite brings them into memory.
+Model load_deferred(const std::filesystem::path& path) { return Model::load(path, {.external_data = ExternalDataLoad::Defer}); }
+
+Model load_whole(const std::filesystem::path& path) {
+  Model m = load_deferred(path);
+  m.load_deferred_data();
+  return m;
 }
 
 nlohmann::json stats_json(const CompareStats& s) {
@@ -107,7 +120,9 @@ void add_speed_notes(CastResult& r) {
 }  // namespace
 
 CastResult cast_model(const CastRequest& req) {
-  Model original = Model::load(req.input);
+  // Memory: one copy of the weights at a time, ours or a session's; only the latency runs hold both
+  // sessions, after our copy is written out and freed (README "Hardening").
+  Model original = load_deferred(req.input);
   CastResult r;
   r.input = req.input.string();
   r.precision = req.precision;
@@ -116,36 +131,52 @@ CastResult cast_model(const CastRequest& req) {
   r.runtime_version = runtime_version();
   r.input_bytes = original.byte_size();
 
-  Executor reference(original, req.exec);
+  // The float32 outputs of every sample, computed first so that the float32 session is gone before our
+  // copy of the weights is read and rewritten.
   std::vector<NamedTensors> samples = req.samples;
-  if (samples.empty()) samples = load_model_inputs(reference.inputs(), req.inputs);
-  if (samples.empty()) throw DataError(r.input + ": no input sample to verify the cast model with");
+  std::vector<IoInfo> reference_outputs_info;
+  std::vector<NamedTensors> reference_outputs;
+  {
+    Executor reference = open_loaded_model(original, req.input, req.exec);
+    if (samples.empty()) samples = load_model_inputs(reference.inputs(), req.inputs);
+    if (samples.empty()) throw DataError(r.input + ": no input sample to verify the cast model with");
+    reference_outputs_info = reference.outputs();
+    for (const auto& sample : samples) reference_outputs.push_back(reference.run(sample));
+  }
 
+  original.load_deferred_data();
+  const int64_t opset = original.opset("");
   const std::string original_check = checker_error(original);
   if (!original_check.empty())
     r.notes.push_back("the original model already fails the ONNX checker (" + first_line(original_check) + "); the result was not held to it");
 
-  Candidate cand = rewrite(original, req, req.compute == CastCompute::WeightsOnly ? HalfCompute::WeightsOnly : HalfCompute::Full,
+  Candidate cand = rewrite(std::move(original), req, req.compute == CastCompute::WeightsOnly ? HalfCompute::WeightsOnly : HalfCompute::Full,
                            original_check.empty());
   if (req.compute == CastCompute::Auto && cand.stats.half_nodes == 0) {
     // The schemas let nothing compute in half (bfloat16 before opset 13): half weights still halve the file.
-    Candidate weights = rewrite(original, req, HalfCompute::WeightsOnly, original_check.empty());
+    Candidate weights = rewrite(load_whole(req.input), req, HalfCompute::WeightsOnly, original_check.empty());
     if (weights.stats.constants_converted > 0) {
       r.notes.push_back(fmt::format("at opset {} the ONNX schemas allow {} for none of this model's compute nodes; stored the weights in {} "
                                     "with float32 compute instead",
-                                    original.opset(""), half_type_name(req.precision), half_type_name(req.precision)));
+                                    opset, half_type_name(req.precision), half_type_name(req.precision)));
       cand = std::move(weights);
     }
   }
   if (cand.stats.half_nodes == 0 && cand.stats.constants_converted == 0)
     throw UnsupportedOpError(fmt::format("nothing in {} can be stored or computed in {} (opset {}{}); no model written", r.input,
-                                         half_type_name(req.precision), original.opset(""),
+                                         half_type_name(req.precision), opset,
                                          cand.stats.kept_float.empty() ? "" : ": " + cand.stats.kept_float.front().reason),
                              "try --precision fp16");
   std::optional<Executor> half;
   NamedTensors first_outputs;
+  std::optional<PendingFiles> output;
   auto load_and_run_once = [&] {
-    half.emplace(cand.model, req.exec);
+    r.output_bytes = cand.model.byte_size();
+    // The output goes to its temp file (published at the end, after every check) and our copy of the
+    // weights is handed to the session, which frees it before ORT reads its own.
+    output.reset();
+    if (!req.output.empty()) cand.model.save(req.output, output.emplace());
+    half.emplace(std::move(cand.model), req.exec);
     first_outputs = half->run(adapt_inputs(samples.front(), half->inputs()));
   };
   try {
@@ -156,32 +187,36 @@ CastResult cast_model(const CastRequest& req) {
                          "try --weights-only (half weights, float32 compute)");
     r.notes.push_back(fmt::format("ONNX Runtime {} refused {} compute ({}); fell back to {} weights with float32 compute", r.runtime_version,
                                   half_type_name(req.precision), ort_reason(e.what()), half_type_name(req.precision)));
-    cand = rewrite(original, req, HalfCompute::WeightsOnly, original_check.empty());
+    cand = rewrite(load_whole(req.input), req, HalfCompute::WeightsOnly, original_check.empty());
     load_and_run_once();
   }
   r.compute = cand.compute;
   r.rewrite = cand.stats;
-  r.output_bytes = cand.model.byte_size();
   r.size_ratio = r.input_bytes ? static_cast<double>(r.output_bytes) / static_cast<double>(r.input_bytes) : 0;
 
   // Accuracy: every output of every sample, against the original on the same inputs.
   CompareAccumulator overall;
-  std::vector<CompareAccumulator> per_output(reference.outputs().size());
+  std::vector<CompareAccumulator> per_output(reference_outputs_info.size());
   for (size_t s = 0; s < samples.size(); ++s) {
-    const NamedTensors ref = reference.run(samples[s]);
+    const NamedTensors& ref = reference_outputs[s];
     const NamedTensors got = s == 0 ? first_outputs : half->run(adapt_inputs(samples[s], half->inputs()));
-    for (size_t o = 0; o < reference.outputs().size(); ++o) {
-      const std::string& name = reference.outputs()[o].name;
+    for (size_t o = 0; o < reference_outputs_info.size(); ++o) {
+      const std::string& name = reference_outputs_info[o].name;
       per_output[o].add(ref.at(name), got.at(name), name);
       overall.add(ref.at(name), got.at(name), name);
     }
   }
+  reference_outputs.clear();
   r.samples = static_cast<int64_t>(samples.size());
   r.accuracy = overall.stats();
-  for (size_t o = 0; o < per_output.size(); ++o) r.outputs.push_back({reference.outputs()[o].name, per_output[o].stats()});
+  for (size_t o = 0; o < per_output.size(); ++o) r.outputs.push_back({reference_outputs_info[o].name, per_output[o].stats()});
+  if (req.min_cosine > 0 && !(r.accuracy.cosine >= req.min_cosine))
+    throw VerificationError(fmt::format("cosine {:.6f} vs float32 is below the required {:.6f}; nothing written", r.accuracy.cosine, req.min_cosine));
 
   // Latency: interleaved A,B runs after warm-up, so drift (thermal, other load) hits both equally.
   if (req.latency.runs > 0) {
+    const Model reloaded = load_deferred(req.input);
+    Executor reference = open_loaded_model(reloaded, req.input, req.exec);
     const NamedTensors& a_in = samples.front();
     const NamedTensors b_in = adapt_inputs(samples.front(), half->inputs());
     for (int i = 0; i < req.latency.warmup; ++i) { reference.run(a_in); half->run(b_in); }
@@ -207,11 +242,8 @@ CastResult cast_model(const CastRequest& req) {
   if (r.accuracy.nonfinite)
     r.notes.push_back(fmt::format("{} output values are NaN/Inf in only one of the two models (activations beyond the {} range?)",
                                   r.accuracy.nonfinite, half_type_name(r.precision)));
-  if (req.min_cosine > 0 && !(r.accuracy.cosine >= req.min_cosine))
-    throw VerificationError(fmt::format("cosine {:.6f} vs float32 is below the required {:.6f}; nothing written", r.accuracy.cosine, req.min_cosine));
-
-  if (!req.output.empty()) {
-    cand.model.save(req.output);
+  if (output) {
+    output->commit();
     r.output = req.output.string();
     r.written = true;
   }

@@ -66,8 +66,7 @@ std::map<std::string, Range> obtain_ranges(const QuantizeRequest& req, const std
 
 // Weights as initializers (Paddle exports keep them in Constant nodes) and opset >= 13, so that the float
 // rewrites below see every weight and quantize_static's own preparation has nothing left to do.
-Model prepare_float_model(const Model& fp32, QuantizeResult& r) {
-  Model m = fp32.clone();
+Model prepare_float_model(Model m, QuantizeResult& r) {
   r.passes.push_back(ExtractConstants().run(m));
   r.passes.push_back(UpgradeOpset(kMinOpset).run(m));
   return m;
@@ -189,7 +188,12 @@ void fall_back(const QuantizeRequest& req, const Model& fp32, const std::map<std
 
 StaticQuantization quantize_static(const Model& fp32, const std::map<std::string, Range>& ranges, const StaticPlanOptions& options,
                                    const RoundedWeights* rounded) {
-  StaticQuantization s{{}, fp32.clone(), {}};
+  return quantize_static(fp32.clone(), ranges, options, rounded);
+}
+
+StaticQuantization quantize_static(Model&& fp32, const std::map<std::string, Range>& ranges, const StaticPlanOptions& options,
+                                   const RoundedWeights* rounded) {
+  StaticQuantization s{{}, std::move(fp32), {}};
   // Paddle exports keep weights in Constant nodes: as initializers the planner sees them as weights.
   s.passes.push_back(ExtractConstants().run(s.model));
   s.passes.push_back(UpgradeOpset(kMinOpset).run(s.model));
@@ -208,9 +212,14 @@ QuantizeResult quantize_model(const QuantizeRequest& req) {
   QuantizeResult r;
   r.model = req.model.string();
   r.mode = req.mode;
-  const Model fp32 = Model::load(req.model);
-  r.input_bytes = fp32.byte_size();
-  Model prepared = prepare_float_model(fp32, r);
+  // Memory (README "Hardening"): the weights stay on disk while calibration and the float32 reference run
+  // (their sessions read them from files); ours are read only for the rewrite, which edits them in place.
+  Model loaded = Model::load(req.model, {.external_data = ExternalDataLoad::Defer});
+  r.input_bytes = loaded.byte_size();
+  // ONNX's version converter rebuilds every tensor from its bytes: an old-opset model is read whole first.
+  if (loaded.opset() < kMinOpset) loaded.load_deferred_data();
+  Model prepared = prepare_float_model(std::move(loaded), r);
+  if (req.accuracy.equalize) prepared.load_deferred_data();
   equalize(req, prepared, r);
   std::map<std::string, Range> ranges;
   if (r.equalized) {
@@ -224,6 +233,15 @@ QuantizeResult quantize_model(const QuantizeRequest& req) {
     const int narrowed = clip_ranges_to_consumers(prepared, ranges);
     r.passes.push_back({"clip_ranges_to_consumers", narrowed, {fmt::format("{} activation range(s) cut to (or, when calibration skipped them, taken from) the Clip/Relu that alone read them", narrowed)}});
   }
+  // One sample through the input model now, so that its session is closed before our copy of the weights
+  // is read; the quantized model is compared with it below.
+  std::optional<ReferenceSample> first;
+  if (req.mode == QuantizeMode::Write) {
+    const Model input = Model::load(req.model, {.external_data = ExternalDataLoad::Defer});
+    Executor reference = open_loaded_model(input, req.model, req.exec);
+    first = reference_first_sample(reference, req.inputs, r.model);
+  }
+  prepared.load_deferred_data();
   StaticPlanOptions plan = req.plan;
   RoundedWeights rounded;
   if (req.mode == QuantizeMode::Write) {
@@ -232,7 +250,7 @@ QuantizeResult quantize_model(const QuantizeRequest& req) {
     fall_back(req, prepared, ranges, rounded, plan, r);
   }
 
-  StaticQuantization q = quantize_static(prepared, ranges, plan, &rounded);
+  StaticQuantization q = quantize_static(std::move(prepared), ranges, plan, &rounded);
   r.plan = q.plan;
   for (auto& p : q.passes)
     if (p.changes > 0 || (p.pass != "extract_constants" && p.pass != "upgrade_opset")) r.passes.push_back(std::move(p));
@@ -245,9 +263,8 @@ QuantizeResult quantize_model(const QuantizeRequest& req) {
     r.notes.push_back("no node could be quantized (see the plan's reasons); the model is unchanged apart from preparation");
 
   check_rewritten_model(q.model, "static INT8");
-  // One sample through both models: ORT must load and run the result, and it must agree with FP32.
-  Executor reference(fp32, req.exec);
-  r.first_sample = compare_on_first_sample(reference, q.model, req.inputs, req.exec, r.model);
+  // ORT must load and run the result, and it must agree with FP32 on the first sample.
+  r.first_sample = compare_with_reference(*first, q.model, req.exec);
   r.fusion = fusion_report(q.model, req.exec);
   r.output_bytes = q.model.byte_size();
 

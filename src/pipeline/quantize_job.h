@@ -90,6 +90,9 @@ struct StaticQuantization {
 // `rounded`: weights rounded ahead (pipeline/static_weight_rounding.h), used where the plan's scales match.
 StaticQuantization quantize_static(const Model& fp32, const std::map<std::string, Range>& ranges, const StaticPlanOptions& options = {},
                                    const RoundedWeights* rounded = nullptr);
+// The same, rewriting `fp32` itself instead of a copy (for big models: one copy of the weights, not two).
+StaticQuantization quantize_static(Model&& fp32, const std::map<std::string, Range>& ranges, const StaticPlanOptions& options = {},
+                                   const RoundedWeights* rounded = nullptr);
 
 struct QuantizeResult {
   std::string model, output;

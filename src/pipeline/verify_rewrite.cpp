@@ -18,19 +18,29 @@ void check_rewritten_model(const Model& model, const std::string& what) {
   }
 }
 
-CompareStats compare_on_first_sample(Executor& reference, const Model& candidate, const InputOptions& inputs, const ExecOptions& exec,
-                                     const std::string& model_name) {
+ReferenceSample reference_first_sample(Executor& reference, const InputOptions& inputs, const std::string& model_name) {
   InputOptions one = inputs;
   one.max_samples = 1;
   one.shuffle = false;
-  const std::vector<NamedTensors> samples = load_model_inputs(reference.inputs(), one);
+  std::vector<NamedTensors> samples = load_model_inputs(reference.inputs(), one);
   if (samples.empty()) throw DataError(model_name + ": no input sample to verify the quantized model with");
+  ReferenceSample r;
+  r.outputs = reference.run(samples.front());
+  r.inputs = std::move(samples.front());
+  return r;
+}
+
+CompareStats compare_with_reference(const ReferenceSample& reference, const Model& candidate, const ExecOptions& exec) {
   Executor quantized(candidate, exec);
-  const NamedTensors want = reference.run(samples.front());
-  const NamedTensors got = quantized.run(samples.front());
+  const NamedTensors got = quantized.run(reference.inputs);
   CompareAccumulator acc;
-  for (const auto& [name, t] : want) acc.add(t, got.at(name), name);
+  for (const auto& [name, t] : reference.outputs) acc.add(t, got.at(name), name);
   return acc.stats();
+}
+
+CompareStats compare_on_first_sample(Executor& reference, const Model& candidate, const InputOptions& inputs, const ExecOptions& exec,
+                                     const std::string& model_name) {
+  return compare_with_reference(reference_first_sample(reference, inputs, model_name), candidate, exec);
 }
 
 }  // namespace onnxquant

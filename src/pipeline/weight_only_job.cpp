@@ -31,17 +31,29 @@ constexpr int64_t kNewestCheckedOpset = 17;  // ONNX 1.12's checker
 
 
 // Round-to-nearest values for every distinct (tensor, grid, format); GPTQ rewrites those it has
-// statistics for.
-std::map<std::string, QuantizedWeight> weight_values(const Model& model, const WeightOnlyPlan& plan, const LayerHessians* stats, GptqSummary& gptq) {
-  const Graph g(model.proto().graph());
+// statistics for. A quantized weight is dropped from the model by the rewrite, so its float bytes are
+// released as soon as its last quantized copy exists: on a 2 GB model the float32 weights and all their
+// quantized copies are never held at once.
+std::map<std::string, QuantizedWeight> weight_values(Model& model, const WeightOnlyPlan& plan, const LayerHessians* stats, GptqSummary& gptq) {
+  std::map<std::string, int> pending;  // quantized decisions per tensor not yet computed
+  for (const auto& d : plan.weights)
+    if (d.quantized) ++pending[d.tensor];
+  std::map<std::string, onnx::TensorProto*> inits;
+  for (auto& t : *model.proto().mutable_graph()->mutable_initializer()) inits.emplace(t.name(), &t);
   std::map<std::string, QuantizedWeight> values;
   for (const auto& d : plan.weights) {
     if (!d.quantized) continue;
     const std::string key = weight_key(d);
-    if (values.count(key)) continue;
-    const auto* init = g.initializer(d.tensor);
-    if (!init) throw InternalError("weight plan names '" + d.tensor + "', which is not an initializer");
-    const Tensor w = tensor_from_proto(*init);
+    auto it_init = inits.find(d.tensor);
+    if (it_init == inits.end()) throw InternalError("weight plan names '" + d.tensor + "', which is not an initializer");
+    onnx::TensorProto& init = *it_init->second;
+    const bool last = --pending[d.tensor] == 0;
+    if (values.count(key)) {
+      if (last) std::string().swap(*init.mutable_raw_data());
+      continue;
+    }
+    const Tensor w = tensor_from_proto(init);
+    if (last) std::string().swap(*init.mutable_raw_data());
     QuantizedWeight q = quantize_rtn(w, d.grid);
     if (stats) {
       if (auto it = stats->by_key.find(key); it != stats->by_key.end()) {
@@ -59,8 +71,7 @@ std::map<std::string, QuantizedWeight> weight_values(const Model& model, const W
   return values;
 }
 
-Model prepare(const Model& fp32, const WeightOnlyOptions& options, WeightOnlyPlan& plan, std::vector<PassReport>& passes) {
-  Model m = fp32.clone();
+Model prepare(Model m, const WeightOnlyOptions& options, WeightOnlyPlan& plan, std::vector<PassReport>& passes) {
   passes.push_back(ExtractConstants().run(m));
   passes.push_back(FoldInitializerIdentities().run(m));
   passes.push_back(UpgradeOpset(kInt8Opset).run(m));
@@ -77,8 +88,13 @@ Model prepare(const Model& fp32, const WeightOnlyOptions& options, WeightOnlyPla
 
 WeightOnlyQuantization quantize_weights_only(const Model& fp32, const WeightOnlyOptions& options, const std::vector<NamedTensors>& calibration,
                                              const HessianOptions& hessian) {
+  return quantize_weights_only(fp32.clone(), options, calibration, hessian);
+}
+
+WeightOnlyQuantization quantize_weights_only(Model&& fp32, const WeightOnlyOptions& options, const std::vector<NamedTensors>& calibration,
+                                             const HessianOptions& hessian) {
   WeightOnlyQuantization q;
-  q.model = prepare(fp32, options, q.plan, q.passes);
+  q.model = prepare(std::move(fp32), options, q.plan, q.passes);
   std::optional<LayerHessians> stats;
   if (!calibration.empty()) {
     stats = collect_layer_hessians(q.model, q.plan, calibration, hessian);
@@ -104,7 +120,9 @@ WeightOnlyResult quantize_model_weights_only(const WeightOnlyRequest& req) {
   WeightOnlyResult r;
   r.model = req.model.string();
   r.mode = req.mode;
-  const Model fp32 = Model::load(req.model);
+  // Weights stay on disk while the float32 session runs (it reads its own copy from the file); our copy
+  // is read after that session is closed and then quantized in place (README "Hardening").
+  Model fp32 = Model::load(req.model, {.external_data = ExternalDataLoad::Defer});
   r.input_bytes = fp32.byte_size();
 
   auto save_plan = [&] {
@@ -113,23 +131,29 @@ WeightOnlyResult quantize_model_weights_only(const WeightOnlyRequest& req) {
     r.plan_out = req.plan_out.string();
   };
   if (req.mode == QuantizeMode::DryRun) {
-    prepare(fp32, req.plan, r.plan, r.passes);
+    fp32.load_deferred_data();
+    prepare(std::move(fp32), req.plan, r.plan, r.passes);
     save_plan();
     return r;
   }
-  Executor reference(fp32, req.exec);
   std::vector<NamedTensors> calibration;
-  const bool gptq = req.rounding == WeightRounding::Auto && !req.inputs.files.empty();
-  if (gptq) {
-    InputOptions in = req.inputs;
-    if (in.max_samples == 0) in.max_samples = req.gptq_samples;
-    calibration = load_model_inputs(reference.inputs(), in);
-    if (calibration.empty()) throw DataError(r.model + ": the calibration data holds no sample");
+  ReferenceSample first;
+  {
+    Executor reference = open_loaded_model(fp32, req.model, req.exec);
+    const bool gptq = req.rounding == WeightRounding::Auto && !req.inputs.files.empty();
+    if (gptq) {
+      InputOptions in = req.inputs;
+      if (in.max_samples == 0) in.max_samples = req.gptq_samples;
+      calibration = load_model_inputs(reference.inputs(), in);
+      if (calibration.empty()) throw DataError(r.model + ": the calibration data holds no sample");
+    }
+    first = reference_first_sample(reference, req.inputs, r.model);
   }
   HessianOptions h = req.hessian;
   h.exec = req.exec;
   h.progress = req.progress;
-  WeightOnlyQuantization q = quantize_weights_only(fp32, req.plan, calibration, h);
+  fp32.load_deferred_data();
+  WeightOnlyQuantization q = quantize_weights_only(std::move(fp32), req.plan, calibration, h);
   r.plan = q.plan;
   r.passes = q.passes;
   r.rounding = q.rounding;
@@ -153,7 +177,7 @@ WeightOnlyResult quantize_model_weights_only(const WeightOnlyRequest& req) {
     r.checker = fmt::format("not applicable: ONNX 1.12's checker knows opsets up to {}, the model has {}; ORT {} validated it on load",
                             kNewestCheckedOpset, r.opset, runtime_version());
   }
-  r.first_sample = compare_on_first_sample(reference, out, req.inputs, req.exec, r.model);
+  r.first_sample = compare_with_reference(first, out, req.exec);
   r.output_bytes = out.byte_size();
   if (r.plan.quantized_count() > 0 && r.output_bytes >= r.input_bytes)
     throw VerificationError(fmt::format("the weight-only model is not smaller ({} bytes vs {})", r.output_bytes, r.input_bytes));

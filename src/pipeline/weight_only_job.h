@@ -62,6 +62,9 @@ struct WeightOnlyQuantization {
 };
 WeightOnlyQuantization quantize_weights_only(const Model& fp32, const WeightOnlyOptions& options, const std::vector<NamedTensors>& calibration = {},
                                              const HessianOptions& hessian = {});
+// The same, rewriting `fp32` itself instead of a copy (for big models: one copy of the weights, not two).
+WeightOnlyQuantization quantize_weights_only(Model&& fp32, const WeightOnlyOptions& options, const std::vector<NamedTensors>& calibration = {},
+                                             const HessianOptions& hessian = {});
 
 struct WeightOnlyResult {
   std::string model, output;

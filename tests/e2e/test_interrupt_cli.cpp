@@ -10,10 +10,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "io/npy.h"
 #include "support/cli_runner.h"
 #include "support/graph_builder.h"
 #include "support/temp_dir.h"
@@ -88,21 +90,41 @@ std::vector<std::string> names_in(const fs::path& dir) {
   return names;
 }
 
+bool has_our_temp_folder(const fs::path& dir) {
+  for (const auto& name : names_in(dir))
+    if (name.rfind("onnxquant", 0) == 0) return true;
+  return false;
+}
+
 struct Scene {
   test::TempDir dir;
-  fs::path work = dir / "work", tmp = dir / "tmp", logs = dir / "logs";
-  fs::path model = work / "model.onnx", output = work / "out.onnx";
+  fs::path work = dir / "work", tmp = dir / "tmp", logs = dir / "logs", data = dir / "data";
+  fs::path model = work / "model.onnx", output;
   std::string model_bytes;
-  Scene() {
+  explicit Scene(const std::string& output_name = "out.onnx") : output(work / output_name) {
     fs::create_directories(work);
     fs::create_directories(tmp);
     fs::create_directories(logs);
+    fs::create_directories(data);
     write_slow_model(model);
     model_bytes = test::slurp(model);
     std::ofstream(output) << "previous output";
+    write_npy(data / "x.npy", test::random_float_tensor({4, 1792}, 11));  // 4 calibration samples
+  }
+  // Polls until `ready` holds, then sends `sig`; false when the run ended first (or took over 2 minutes).
+  bool signal_when(Child& child, const std::function<bool()>& ready, int sig) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (child.running() && std::chrono::steady_clock::now() < deadline) {
+      if (ready()) {
+        child.signal(sig);
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return false;
   }
   void expect_nothing_changed() const {
-    EXPECT_EQ(names_in(work), (std::vector<std::string>{"model.onnx", "out.onnx"}));
+    EXPECT_EQ(names_in(work), (std::vector<std::string>{"model.onnx", output.filename().string()}));
     EXPECT_EQ(test::slurp(output), "previous output");
     EXPECT_TRUE(test::slurp(model) == model_bytes) << "input model changed";
     // Our temporary folders are "onnxquant-*". ORT 1.30's npm build writes ".ses" and "mat-debug-PID.log"
@@ -140,5 +162,50 @@ TEST(InterruptCli, SigtermDuringVerificationLeavesNothing) {
   ASSERT_TRUE(child.running()) << "finished too fast to interrupt: " << child.stderr_text();
   child.signal(SIGTERM);
   EXPECT_EQ(child.wait_exit_code(), 143) << child.stderr_text();
+  s.expect_nothing_changed();
+}
+
+// The same for the other commands that write a model or a ranges file: interrupted while calibrating
+// (our temp folder with the calibration model is in TMPDIR) and while the output is being written.
+TEST(InterruptCli, StaticInt8InterruptedWhileCalibratingLeavesNothing) {
+  Scene s;
+  Child child({"quantize", "--static-int8", s.model.string(), "-i", (s.data / "x.npy").string(), "-o", s.output.string()}, s.tmp, s.logs);
+  ASSERT_TRUE(s.signal_when(child, [&] { return has_our_temp_folder(s.tmp); }, SIGINT)) << "no calibration seen: " << child.stderr_text();
+  EXPECT_EQ(child.wait_exit_code(), 130) << child.stderr_text();
+  s.expect_nothing_changed();
+}
+
+TEST(InterruptCli, StaticInt8InterruptedWhileWritingLeavesNothing) {
+  Scene s;
+  Child child({"quantize", "--static-int8", s.model.string(), "-i", (s.data / "x.npy").string(), "-o", s.output.string()}, s.tmp, s.logs);
+  ASSERT_TRUE(s.signal_when(child, [&] { return has_temp_file(s.work); }, SIGINT)) << "no output being written: " << child.stderr_text();
+  EXPECT_EQ(child.wait_exit_code(), 130) << child.stderr_text();
+  s.expect_nothing_changed();
+}
+
+TEST(InterruptCli, WeightsOnlyInterruptedWhileWritingLeavesNothing) {
+  Scene s;
+  Child child({"quantize", "--weights-only", s.model.string(), "-o", s.output.string()}, s.tmp, s.logs);
+  ASSERT_TRUE(s.signal_when(child, [&] { return has_temp_file(s.work); }, SIGINT)) << "no output being written: " << child.stderr_text();
+  EXPECT_EQ(child.wait_exit_code(), 130) << child.stderr_text();
+  s.expect_nothing_changed();
+}
+
+TEST(InterruptCli, WeightsOnlyInterruptedEarlyLeavesNothing) {
+  Scene s;
+  Child child({"quantize", "--weights-only", s.model.string(), "-o", s.output.string()}, s.tmp, s.logs);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // loading, quantizing or verifying in ORT
+  ASSERT_TRUE(child.running()) << "finished too fast to interrupt: " << child.stderr_text();
+  child.signal(SIGINT);
+  EXPECT_EQ(child.wait_exit_code(), 130) << child.stderr_text();
+  s.expect_nothing_changed();
+}
+
+TEST(InterruptCli, CalibrateInterruptedWhileCalibratingLeavesNothing) {
+  Scene s("ranges.json");
+  Child child({"calibrate", s.model.string(), "-i", (s.data / "x.npy").string(), "-o", s.output.string()}, s.tmp, s.logs);
+  ASSERT_TRUE(s.signal_when(child, [&] { return has_our_temp_folder(s.tmp); }, SIGINT)) << "no calibration seen: " << child.stderr_text();
+  EXPECT_EQ(child.wait_exit_code(), 130) << child.stderr_text();
+  EXPECT_NE(child.stderr_text().find("interrupted (SIGINT)"), std::string::npos) << child.stderr_text();
   s.expect_nothing_changed();
 }
