@@ -61,8 +61,8 @@ int run_weights_only(const QuantizeModeOptions& o, const SharedQuantizeOptions& 
   if (!r.plan_out.empty()) std::cout << fmt::format("  plan written to {}\n", r.plan_out);
   if (!r.written) return 0;
   if (r.rounding == "gptq")
-    std::cout << fmt::format("  rounding  GPTQ on {} weights from {} calibration samples ({} round(s) of statistics)\n", r.gptq.weights, r.gptq.samples,
-                             r.gptq.rounds);
+    std::cout << fmt::format("  rounding  GPTQ on {} weights from {} calibration samples ({} round(s) of statistics); {} of {} scales moved off min/max\n",
+                             r.gptq.weights, r.gptq.samples, r.gptq.rounds, r.gptq.rescaled_units, r.gptq.scale_units);
   else
     std::cout << "  rounding  round-to-nearest (give calibration data with -i for GPTQ)\n";
   for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";

@@ -43,18 +43,27 @@ void add_conv_rows(const Tensor& x, const Target& t, int64_t max_rows, LayerStat
   const int64_t oh = (H + g.pt + g.pb - g.dh * (g.kh - 1) - 1) / g.sh + 1, ow = (W + g.pl + g.pr - g.dw * (g.kw - 1) - 1) / g.sw + 1;
   const int64_t cg = C / g.group;
   const auto v = x.as<float>();
-  std::vector<float> row(static_cast<size_t>(cg * g.kh * g.kw));
-  for (int64_t p : picks(N * oh * ow, max_rows)) {
-    const int64_t n = p / (oh * ow), oy = (p / ow) % oh, ox = p % ow;
+  const int64_t dim = cg * g.kh * g.kw;
+  const std::vector<int64_t> at = picks(N * oh * ow, max_rows);
+  // Rows go to the Hessians in batches (BlockHessian::add_rows streams each block once per batch).
+  constexpr int64_t kBatch = 64;
+  std::vector<float> rows(static_cast<size_t>(kBatch * dim));
+  for (size_t p0 = 0; p0 < at.size(); p0 += kBatch) {
+    const auto m = static_cast<int64_t>(std::min<size_t>(kBatch, at.size() - p0));
     for (int64_t grp = 0; grp < g.group; ++grp) {
-      size_t k = 0;
-      for (int64_t c = 0; c < cg; ++c)
-        for (int64_t ky = 0; ky < g.kh; ++ky)
-          for (int64_t kx = 0; kx < g.kw; ++kx) {
-            const int64_t iy = oy * g.sh - g.pt + ky * g.dh, ix = ox * g.sw - g.pl + kx * g.dw;
-            row[k++] = iy < 0 || iy >= H || ix < 0 || ix >= W ? 0.f : v[((n * C + grp * cg + c) * H + iy) * W + ix];
-          }
-      s.hessians[grp].add_row(row);
+      for (int64_t r = 0; r < m; ++r) {
+        const int64_t p = at[p0 + r];
+        const int64_t n = p / (oh * ow), oy = (p / ow) % oh, ox = p % ow;
+        float* row = rows.data() + r * dim;
+        size_t k = 0;
+        for (int64_t c = 0; c < cg; ++c)
+          for (int64_t ky = 0; ky < g.kh; ++ky)
+            for (int64_t kx = 0; kx < g.kw; ++kx) {
+              const int64_t iy = oy * g.sh - g.pt + ky * g.dh, ix = ox * g.sw - g.pl + kx * g.dw;
+              row[k++] = iy < 0 || iy >= H || ix < 0 || ix >= W ? 0.f : v[((n * C + grp * cg + c) * H + iy) * W + ix];
+            }
+      }
+      s.hessians[grp].add_rows(std::span<const float>(rows).first(static_cast<size_t>(m * dim)), m);
     }
   }
 }
@@ -64,7 +73,11 @@ void add_linear_rows(const Tensor& x, const Target& t, int64_t max_rows, LayerSt
   if (x.shape.empty() || x.shape.back() != K)
     throw DataError(fmt::format("input '{}' of shape {} does not end in the weight's {} inputs", t.input, shape_string(x.shape), K));
   const auto v = x.as<float>();
-  for (int64_t r : picks(x.elements() / K, max_rows)) s.hessians.front().add_row(v.subspan(static_cast<size_t>(r * K), static_cast<size_t>(K)));
+  const std::vector<int64_t> at = picks(x.elements() / K, max_rows);
+  std::vector<float> rows;
+  rows.reserve(at.size() * static_cast<size_t>(K));
+  for (int64_t r : at) rows.insert(rows.end(), v.begin() + r * K, v.begin() + (r + 1) * K);
+  s.hessians.front().add_rows(rows, static_cast<int64_t>(at.size()));
 }
 
 }  // namespace

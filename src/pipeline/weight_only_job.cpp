@@ -57,12 +57,12 @@ std::map<std::string, QuantizedWeight> weight_values(Model& model, const WeightO
     QuantizedWeight q = quantize_rtn(w, d.grid);
     if (stats) {
       if (auto it = stats->by_key.find(key); it != stats->by_key.end()) {
-        for (size_t v = 0; v < it->second.views.size(); ++v) {
-          const GptqStats s = gptq_quantize(w.as<float>(), it->second.views[v], it->second.hessians[v], q);
-          gptq.columns += s.columns;
-          gptq.dead_columns += s.dead_columns;
-          gptq.fallback_blocks += s.rtn_fallback_blocks;
-        }
+        const GptqStats s = gptq_quantize(w.as<float>(), it->second.views, it->second.hessians, q);
+        gptq.columns += s.columns;
+        gptq.dead_columns += s.dead_columns;
+        gptq.fallback_blocks += s.rtn_fallback_blocks;
+        gptq.scale_units += s.units;
+        gptq.rescaled_units += s.rescaled_units;
         ++gptq.weights;
       }
     }
@@ -200,7 +200,8 @@ nlohmann::json to_json(const WeightOnlyResult& r) {
   j["rounding"] = r.rounding.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.rounding);
   if (r.rounding == "gptq")
     j["gptq"] = {{"weights", r.gptq.weights}, {"samples", r.gptq.samples}, {"rounds", r.gptq.rounds}, {"columns", r.gptq.columns},
-                 {"dead_columns", r.gptq.dead_columns}, {"fallback_blocks", r.gptq.fallback_blocks}, {"unsupported", r.gptq.unsupported}};
+                 {"dead_columns", r.gptq.dead_columns}, {"fallback_blocks", r.gptq.fallback_blocks},
+                 {"scale_units", r.gptq.scale_units}, {"rescaled_units", r.gptq.rescaled_units}, {"unsupported", r.gptq.unsupported}};
   if (r.written) {
     j["opset"] = r.opset;
     j["checker"] = r.checker;

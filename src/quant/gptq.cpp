@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/errors.h"
 
@@ -39,6 +40,44 @@ void BlockHessian::add_row(std::span<const float> x) {
     }
   }
   ++rows_;
+}
+
+void BlockHessian::add_rows(std::span<const float> rows, int64_t count) {
+  if (static_cast<int64_t>(rows.size()) != count * dim_)
+    throw InternalError(fmt::format("Hessian batch of {} values for {} rows of {} inputs", rows.size(), count, dim_));
+  constexpr int64_t kBatch = 64, kLanes = 8;
+  std::vector<float> xt(static_cast<size_t>(dim_ * kBatch));  // transposed batch: input i's values contiguous
+  std::vector<char> live(static_cast<size_t>(dim_));
+  for (int64_t r0 = 0; r0 < count; r0 += kBatch) {
+    const int64_t m = std::min(kBatch, count - r0);
+    std::fill(xt.begin(), xt.end(), 0.f);  // rows past m stay 0 and add nothing
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t i = 0; i < dim_; ++i) xt[i * kBatch + r] = rows[(r0 + r) * dim_ + i];
+    for (int64_t i = 0; i < dim_; ++i) {
+      bool any = false;
+      for (int64_t r = 0; r < m; ++r) any = any || xt[i * kBatch + r] != 0.f;
+      live[i] = any;
+    }
+    for (int64_t start = 0; start < dim_; start += block_) {
+      const int64_t b = std::min(block_, dim_ - start);
+      double* blk = h_.data() + offset(start, start);
+      for (int64_t i = 0; i < b; ++i) {
+        if (!live[start + i]) continue;
+        const float* xi = xt.data() + (start + i) * kBatch;
+        double* row = blk + i * b;
+        for (int64_t j = i; j < b; ++j) {
+          const float* xj = xt.data() + (start + j) * kBatch;
+          float acc[kLanes] = {};  // independent lanes: the compiler vectorizes this without reassociating
+          for (int64_t r = 0; r < kBatch; r += kLanes)
+            for (int64_t l = 0; l < kLanes; ++l) acc[l] += xi[r + l] * xj[r + l];
+          double sum = 0.0;
+          for (float a : acc) sum += a;
+          row[j] += sum;
+        }
+      }
+    }
+    rows_ += m;
+  }
 }
 
 void BlockHessian::merge(const BlockHessian& o) {
@@ -104,36 +143,45 @@ bool inverse_cholesky_upper(std::vector<double> h, int64_t n, std::vector<double
 
 }  // namespace
 
-GptqStats gptq_quantize(std::span<const float> weight, const MatrixView& view, const BlockHessian& h, QuantizedWeight& q,
-                        const GptqOptions& options) {
-  if (h.dim() != view.cols) throw InternalError(fmt::format("GPTQ: Hessian for {} inputs, weight view has {} columns", h.dim(), view.cols));
-  const WeightGroups groups(q.shape, q.grid);
-  GptqStats stats;
-  const int64_t R = view.rows;
-  auto elem = [&](int64_t r, int64_t c) { return view.index[static_cast<size_t>(r * view.cols + c)]; };
-  auto round_elem = [&](int64_t e, double x) {
-    const int64_t g = groups.group_of(e);
-    const int8_t v = quantize_to_grid(x, q.scales[g], q.zero_points[g], q.grid);
-    q.values[e] = v;
-    return (v - q.zero_points[g]) * q.scales[g];
-  };
-  for (int64_t start = 0; start < view.cols; start += h.block()) {
-    const int64_t n = std::min(h.block(), view.cols - start);
+std::vector<double> default_range_factors() {
+  std::vector<double> f;
+  for (int i = -20; i <= 20; ++i) f.push_back(1.0 + 0.01 * i);
+  return f;
+}
+
+namespace {
+
+// One diagonal block of H, prepared for rounding: its columns in rounding order and the upper Cholesky
+// factor of the damped inverse (in float: the column updates are the hot loop).
+struct PreparedBlock {
+  std::vector<int64_t> cols;  // view columns, in rounding order
+  std::vector<float> u;       // n x n, row-major, upper triangle
+  std::vector<char> dead;     // H_ii = 0: the input is always 0 there
+  std::vector<double> diag;   // undamped H_ii (the error weight when the block falls back)
+  bool ok = true;
+};
+
+std::vector<PreparedBlock> prepare_blocks(const BlockHessian& h, int64_t cols, const GptqOptions& options, GptqStats& stats) {
+  std::vector<PreparedBlock> blocks;
+  for (int64_t start = 0; start < cols; start += h.block()) {
+    const int64_t n = std::min(h.block(), cols - start);
+    PreparedBlock b;
+    for (int64_t i = 0; i < n; ++i) b.cols.push_back(start + i);
     // Act-order: columns with the largest input energy first, while the most columns are left to absorb
     // their error (GPTQ paper, "act_order"); the permutation only changes the order of rounding.
-    std::vector<int64_t> perm(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) perm[i] = start + i;
     if (options.act_order)
-      std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return h.at(a, a) > h.at(b, b); });
+      std::stable_sort(b.cols.begin(), b.cols.end(), [&](int64_t x, int64_t y) { return h.at(x, x) > h.at(y, y); });
     std::vector<double> hb(static_cast<size_t>(n * n));
-    double mean_diag = 0.0;
     for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < n; ++j) hb[i * n + j] = h.at(perm[i], perm[j]);
-    std::vector<bool> dead(n, false);
+      for (int64_t j = 0; j < n; ++j) hb[i * n + j] = h.at(b.cols[i], b.cols[j]);
+    b.dead.assign(n, 0);
+    b.diag.resize(n);
+    double mean_diag = 0.0;
     for (int64_t i = 0; i < n; ++i) {
+      b.diag[i] = hb[i * n + i];
       mean_diag += hb[i * n + i];
       if (hb[i * n + i] <= 0.0) {
-        dead[i] = true;
+        b.dead[i] = 1;
         hb[i * n + i] = 1.0;
         ++stats.dead_columns;
       }
@@ -142,25 +190,167 @@ GptqStats gptq_quantize(std::span<const float> weight, const MatrixView& view, c
     for (int64_t i = 0; i < n; ++i) hb[i * n + i] += options.damp * mean_diag;
     stats.columns += n;
     std::vector<double> u;
-    const bool ok = inverse_cholesky_upper(std::move(hb), n, u);
-    if (!ok) ++stats.rtn_fallback_blocks;
-    // Work on a double copy of the block's columns, row by row.
-    std::vector<double> w(static_cast<size_t>(R * n));
-    for (int64_t r = 0; r < R; ++r)
-      for (int64_t c = 0; c < n; ++c) w[r * n + c] = weight[elem(r, perm[c])];
-    for (int64_t c = 0; c < n; ++c) {
-      for (int64_t r = 0; r < R; ++r) {
-        const double x = w[r * n + c];
-        const double deq = round_elem(elem(r, perm[c]), x);
-        if (!ok || dead[c]) continue;
-        const double err = (x - deq) / u[c * n + c];
-        double* row = w.data() + r * n;
-        const double* urow = u.data() + c * n;
-        for (int64_t k = c + 1; k < n; ++k) row[k] -= err * urow[k];
+    b.ok = inverse_cholesky_upper(std::move(hb), n, u);
+    if (!b.ok) ++stats.rtn_fallback_blocks;
+    b.u.assign(u.begin(), u.end());
+    blocks.push_back(std::move(b));
+  }
+  return blocks;
+}
+
+// GPTQ of rows [r0, r0 + t) of one view over one block, at the given scales: writes their values
+// (view order) and adds each row's output error to err[r].
+void quantize_tile(std::span<const float> weight, const MatrixView& view, std::span<const int64_t> group_of, const PreparedBlock& b, int64_t r0,
+                   int64_t t, const std::vector<double>& scales, const std::vector<int32_t>& zero_points, const WeightGrid& grid,
+                   std::vector<int8_t>& values, double* err) {
+  const auto n = static_cast<int64_t>(b.cols.size());
+  std::vector<float> work(static_cast<size_t>(n * t));  // column-major: a column's t rows are contiguous
+  std::vector<float> e(static_cast<size_t>(t));
+  for (int64_t c = 0; c < n; ++c)
+    for (int64_t k = 0; k < t; ++k) work[c * t + k] = weight[view.index[(r0 + k) * view.cols + b.cols[c]]];
+  for (int64_t c = 0; c < n; ++c) {
+    const double ucc = b.ok ? b.u[c * n + c] : 1.0;
+    for (int64_t k = 0; k < t; ++k) {
+      const int64_t at = (r0 + k) * view.cols + b.cols[c];
+      const int64_t g = group_of[at];
+      const double x = work[c * t + k];
+      const int8_t v = quantize_to_grid(x, scales[g], zero_points[g], grid);
+      values[at] = v;
+      const double d = x - (v - zero_points[g]) * scales[g];
+      e[k] = 0.f;
+      if (b.dead[c]) continue;
+      if (!b.ok) {
+        err[r0 + k] += d * d * b.diag[c];
+        continue;
       }
+      e[k] = static_cast<float>(d / ucc);
+      err[r0 + k] += (d / ucc) * (d / ucc);
+    }
+    if (!b.ok || b.dead[c]) continue;
+    const float* urow = b.u.data() + c * n;
+    for (int64_t j = c + 1; j < n; ++j) {
+      const float ucj = urow[j];
+      float* wj = work.data() + j * t;
+      for (int64_t k = 0; k < t; ++k) wj[k] -= e[k] * ucj;
     }
   }
+}
+
+// Rows of all views that share a scale are searched together: union-find over the groups they use.
+std::vector<int64_t> search_units(const std::vector<MatrixView>& views, const std::vector<std::vector<int64_t>>& group_of, int64_t groups,
+                                  int64_t& unit_count) {
+  int64_t total = 0;
+  for (const auto& v : views) total += v.rows;
+  std::vector<int64_t> parent(static_cast<size_t>(total));
+  for (int64_t i = 0; i < total; ++i) parent[i] = i;
+  auto find = [&](int64_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  std::vector<int64_t> owner(static_cast<size_t>(groups), -1);
+  int64_t base = 0;
+  for (size_t v = 0; v < views.size(); ++v) {
+    for (int64_t r = 0; r < views[v].rows; ++r)
+      for (int64_t c = 0; c < views[v].cols; ++c) {
+        const int64_t g = group_of[v][r * views[v].cols + c];
+        if (owner[g] < 0) owner[g] = base + r;
+        else parent[find(base + r)] = find(owner[g]);
+      }
+    base += views[v].rows;
+  }
+  std::vector<int64_t> unit(static_cast<size_t>(total));
+  std::vector<int64_t> id(static_cast<size_t>(total), -1);
+  unit_count = 0;
+  for (int64_t i = 0; i < total; ++i) {
+    const int64_t root = find(i);
+    if (id[root] < 0) id[root] = unit_count++;
+    unit[i] = id[root];
+  }
+  return unit;
+}
+
+}  // namespace
+
+GptqStats gptq_quantize(std::span<const float> weight, const std::vector<MatrixView>& views, const std::vector<BlockHessian>& hessians,
+                        QuantizedWeight& q, const GptqOptions& options) {
+  if (views.size() != hessians.size()) throw InternalError("GPTQ: one Hessian per weight view expected");
+  if (options.range_factors.empty()) throw InternalError("GPTQ: no scale candidates");
+  const WeightGroups groups(q.shape, q.grid);
+  GptqStats stats;
+  std::vector<std::vector<PreparedBlock>> blocks;
+  std::vector<std::vector<int64_t>> group_of;  // per view, in view order
+  for (size_t v = 0; v < views.size(); ++v) {
+    if (hessians[v].dim() != views[v].cols)
+      throw InternalError(fmt::format("GPTQ: Hessian for {} inputs, weight view has {} columns", hessians[v].dim(), views[v].cols));
+    blocks.push_back(prepare_blocks(hessians[v], views[v].cols, options, stats));
+    std::vector<int64_t> g(views[v].index.size());
+    for (size_t i = 0; i < g.size(); ++i) g[i] = groups.group_of(views[v].index[i]);
+    group_of.push_back(std::move(g));
+  }
+  const std::vector<int64_t> unit = search_units(views, group_of, groups.groups(), stats.units);
+  const GroupRanges ranges = group_ranges(weight, groups);
+
+  constexpr int64_t kTile = 64;  // rows rounded together: each U row is read once per tile
+  std::vector<double> best_err(static_cast<size_t>(stats.units), std::numeric_limits<double>::infinity());
+  std::vector<double> best_factor(static_cast<size_t>(stats.units), 1.0);
+  std::vector<std::vector<int8_t>> best_values(views.size()), values(views.size());
+  for (size_t v = 0; v < views.size(); ++v) values[v].assign(views[v].index.size(), 0), best_values[v] = values[v];
+  std::vector<double> scales;
+  std::vector<int32_t> zero_points;
+  // 1 first, so that a tie keeps the min/max scale.
+  std::vector<double> factors{1.0};
+  for (double f : options.range_factors)
+    if (f != 1.0) factors.push_back(f);
+  for (double f : factors) {
+    scales_from_ranges(ranges, q.grid, f, scales, zero_points);
+    std::vector<double> err(unit.size(), 0.0), unit_err(static_cast<size_t>(stats.units), 0.0);
+    int64_t base = 0;
+    for (size_t v = 0; v < views.size(); ++v) {
+      for (const auto& b : blocks[v])
+        for (int64_t r0 = 0; r0 < views[v].rows; r0 += kTile) {
+          quantize_tile(weight, views[v], group_of[v], b, r0, std::min(kTile, views[v].rows - r0), scales, zero_points, q.grid, values[v],
+                        err.data() + base);
+        }
+      base += views[v].rows;
+    }
+    for (size_t i = 0; i < unit.size(); ++i) unit_err[unit[i]] += err[i];
+    base = 0;
+    for (size_t v = 0; v < views.size(); ++v) {
+      const int64_t cols = views[v].cols;
+      for (int64_t r = 0; r < views[v].rows; ++r) {
+        const int64_t u = unit[base + r];
+        if (!(unit_err[u] < best_err[u])) continue;
+        std::copy_n(values[v].begin() + r * cols, cols, best_values[v].begin() + r * cols);
+      }
+      base += views[v].rows;
+    }
+    for (int64_t u = 0; u < stats.units; ++u)
+      if (unit_err[u] < best_err[u]) best_err[u] = unit_err[u], best_factor[u] = f;
+  }
+  // Every group takes its unit's factor (a group belongs to exactly one unit).
+  std::vector<double> group_factor(static_cast<size_t>(groups.groups()), 1.0);
+  int64_t base = 0;
+  for (size_t v = 0; v < views.size(); ++v) {
+    for (int64_t i = 0; i < static_cast<int64_t>(views[v].index.size()); ++i) {
+      group_factor[group_of[v][i]] = best_factor[unit[base + i / views[v].cols]];
+      q.values[views[v].index[i]] = best_values[v][i];
+    }
+    base += views[v].rows;
+  }
+  std::vector<double> s_f;
+  std::vector<int32_t> z_f;
+  for (double f : factors) {
+    scales_from_ranges(ranges, q.grid, f, s_f, z_f);
+    for (int64_t g = 0; g < groups.groups(); ++g)
+      if (group_factor[g] == f) q.scales[g] = s_f[g], q.zero_points[g] = z_f[g];
+  }
+  for (int64_t u = 0; u < stats.units; ++u) stats.rescaled_units += best_factor[u] != 1.0;
   return stats;
+}
+
+GptqStats gptq_quantize(std::span<const float> weight, const MatrixView& view, const BlockHessian& h, QuantizedWeight& q,
+                        const GptqOptions& options) {
+  return gptq_quantize(weight, std::vector<MatrixView>{view}, std::vector<BlockHessian>{h}, q, options);
 }
 
 }  // namespace onnxquant

@@ -65,34 +65,45 @@ int8_t quantize_to_grid(double x, double scale, int32_t zero_point, const Weight
   return static_cast<int8_t>(std::clamp(q, static_cast<double>(grid.qmin()), static_cast<double>(grid.qmax())));
 }
 
-void choose_scales(std::span<const float> w, const WeightGroups& groups, const WeightGrid& grid, std::vector<double>& scales,
-                   std::vector<int32_t>& zero_points) {
+GroupRanges group_ranges(std::span<const float> w, const WeightGroups& groups) {
   const int64_t n = groups.groups();
-  std::vector<double> lo(n, 0.0), hi(n, 0.0);  // start at 0: every range contains 0
+  GroupRanges r{std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};  // start at 0: every range contains 0
   for (size_t i = 0; i < w.size(); ++i) {
     const double v = w[i];
     if (!std::isfinite(v)) continue;
     const int64_t g = groups.group_of(static_cast<int64_t>(i));
-    lo[g] = std::min(lo[g], v);
-    hi[g] = std::max(hi[g], v);
+    r.lo[g] = std::min(r.lo[g], v);
+    r.hi[g] = std::max(r.hi[g], v);
   }
+  return r;
+}
+
+void scales_from_ranges(const GroupRanges& ranges, const WeightGrid& grid, double range_factor, std::vector<double>& scales,
+                        std::vector<int32_t>& zero_points) {
+  const auto n = static_cast<int64_t>(ranges.lo.size());
   scales.assign(n, 1.0);
   zero_points.assign(n, 0);
   const double qmin = grid.qmin(), qmax = grid.qmax();
   for (int64_t g = 0; g < n; ++g) {
+    const double lo = ranges.lo[g] * range_factor, hi = ranges.hi[g] * range_factor;
     double s;
     int32_t zp = 0;
     if (grid.scheme == WeightScheme::Symmetric) {
-      s = std::max(-lo[g], hi[g]) / qmax;
+      s = std::max(-lo, hi) / qmax;
     } else {
-      s = (hi[g] - lo[g]) / (qmax - qmin);
-      if (s >= kMinScale) zp = static_cast<int32_t>(std::clamp(std::nearbyint(qmin - lo[g] / s), qmin, qmax));
+      s = (hi - lo) / (qmax - qmin);
+      if (s >= kMinScale) zp = static_cast<int32_t>(std::clamp(std::nearbyint(qmin - lo / s), qmin, qmax));
     }
     if (s >= kMinScale) {
       scales[g] = s;
       zero_points[g] = zp;
     }
   }
+}
+
+void choose_scales(std::span<const float> w, const WeightGroups& groups, const WeightGrid& grid, std::vector<double>& scales,
+                   std::vector<int32_t>& zero_points) {
+  scales_from_ranges(group_ranges(w, groups), grid, 1.0, scales, zero_points);
 }
 
 std::vector<float> QuantizedWeight::dequantized() const {

@@ -60,6 +60,18 @@ struct QuantizedWeight {
   std::vector<float> dequantized() const;
 };
 
+// Each group's [min, max] of the finite weights, both widened to include 0.
+struct GroupRanges {
+  std::vector<double> lo, hi;
+};
+GroupRanges group_ranges(std::span<const float> w, const WeightGroups& groups);
+
+// Scale and zero point of every group from its range times `range_factor` (1: the weights' min/max;
+// below 1 clips the extremes, above 1 leaves headroom and moves every grid point). GPTQ searches this
+// factor (quant/gptq.h); round-to-nearest uses 1.
+void scales_from_ranges(const GroupRanges& ranges, const WeightGrid& grid, double range_factor, std::vector<double>& scales,
+                        std::vector<int32_t>& zero_points);
+
 // Scale and zero point of every group from the weights' min/max (min/max include 0).
 void choose_scales(std::span<const float> w, const WeightGroups& groups, const WeightGrid& grid, std::vector<double>& scales,
                    std::vector<int32_t>& zero_points);

@@ -64,22 +64,26 @@ TEST(WeightOnlyCorpus, Int8RoundToNearestOnCnns) {
   }
 }
 
+// Default options (the small layers below --min-elements stay float, 32 calibration samples). The loss
+// sits in the early narrow layers, where GPTQ has few inputs to compensate with; the per-channel scale
+// search (quant/gptq.h) is what brings the ratio below 0.6 (0.64x without it). The target is
+// 0.5x: not met yet (0.55x on all 79 eval rows).
 TEST(WeightOnlyCorpus, GptqCutsTheRoundToNearestLossOnMobilenetV2) {
   ONNXQ_REQUIRE_CORPUS();
   test::TempDir dir;
-  WeightOnlyOptions o;
-  o.min_elements = 0;  // every conv, the 3-channel stem included
   const std::string model = "torch/mobilenet_v2.onnx";
-  const WeightOnlyResult rtn = weights_only(model, dir / "rtn.onnx", o);
-  const WeightOnlyResult gptq = weights_only(model, dir / "gptq.onnx", o, "data/imagenet224/calib.npy", 8);
+  const WeightOnlyResult rtn = weights_only(model, dir / "rtn.onnx", {});
+  const WeightOnlyResult gptq = weights_only(model, dir / "gptq.onnx", {}, "data/imagenet224/calib.npy");
   ASSERT_TRUE(rtn.written && gptq.written);
   EXPECT_EQ(rtn.rounding, "nearest");
   EXPECT_EQ(gptq.rounding, "gptq");
+  EXPECT_EQ(gptq.gptq.samples, 32);
   EXPECT_EQ(gptq.gptq.weights, gptq.plan.quantized_count());
-  const double c_rtn = eval_cosine(test::corpus_dir() / model, dir / "rtn.onnx", test::corpus_dir() / kImagesEval, 16);
-  const double c_gptq = eval_cosine(test::corpus_dir() / model, dir / "gptq.onnx", test::corpus_dir() / kImagesEval, 16);
-  std::cout << "  mobilenet_v2 int8 (all convs): RTN cosine " << c_rtn << ", GPTQ (8 calibration rows) " << c_gptq << "\n";
-  EXPECT_LT(1 - c_gptq, 0.6 * (1 - c_rtn));  // 0.55x here; 0.50x with the default 32 calibration rows
+  EXPECT_GT(gptq.gptq.rescaled_units, 0);
+  const double c_rtn = eval_cosine(test::corpus_dir() / model, dir / "rtn.onnx", test::corpus_dir() / kImagesEval, 24);
+  const double c_gptq = eval_cosine(test::corpus_dir() / model, dir / "gptq.onnx", test::corpus_dir() / kImagesEval, 24);
+  std::cout << "  mobilenet_v2 int8 (defaults): RTN cosine " << c_rtn << ", GPTQ " << c_gptq << ", loss ratio " << (1 - c_gptq) / (1 - c_rtn) << "\n";
+  EXPECT_LT(1 - c_gptq, 0.6 * (1 - c_rtn));
 }
 
 TEST(WeightOnlyCorpus, Int4BlockedOnSqueezenetAtOpset21) {
