@@ -2,7 +2,7 @@
 # Calibration cost against its floor (running the model on the same samples) and against ORT's Python
 # quantizer, on the corpus. Prints one JSON document on stdout; progress on stderr.
 #
-#   bench/calibration.sh BUILD_DIR [THREADS]
+#   [REPEAT=3] bench/calibration.sh BUILD_DIR [THREADS]
 #
 # For each case: plain inference of N samples (`onnxquant run`), `onnxquant calibrate` with minmax and
 # entropy, and peak RSS of each process (GNU time-free: read from /proc via a poller). When the peer
@@ -11,6 +11,7 @@
 set -euo pipefail
 BUILD=${1:?usage: calibration.sh BUILD_DIR [THREADS]}
 THREADS=${2:-2}
+REPEAT=${REPEAT:-3}
 BIN=$BUILD/src/onnxquant
 CORPUS=${ONNXQ_CORPUS:-$HOME/.cache/onnxquant-corpus}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,6 +36,8 @@ measure() {
   echo "$(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.3f", b-a}') $((peak * 1024))"
 }
 
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {printf "%.3f", NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+
 peer_ready=0
 if [ -x "$PEER/setup-trixie-peer.sh" ] && "$PEER/setup-trixie-peer.sh" >/dev/null 2>&1; then peer_ready=1; fi
 
@@ -44,15 +47,24 @@ cases=(
   "resnet50_200|torch/resnet50.onnx|data/imagenet224_crops/calib_crops.npy|200"
   "ppocr_det|npm/ocr/ch_PP-OCRv4_det_infer.onnx|data/ocr/det_calib.npy|20"
 )
-echo "{\"threads\": $THREADS, \"cases\": ["
+echo "{\"threads\": $THREADS, \"repeat\": $REPEAT, \"cases\": ["
 first=1
 for c in "${cases[@]}"; do
   IFS='|' read -r name model data n <<< "$c"
   echo "bench: $name" >&2
-  read -r t_run rss_run < <(measure "$BIN" run "$CORPUS/$model" -i "$CORPUS/$data" -n "$n" --threads "$THREADS" --format json)
-  run_seconds=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_seconds"])' "$TMP/out.json")
-  read -r t_mm rss_mm < <(measure "$BIN" calibrate "$CORPUS/$model" -i "$CORPUS/$data" -n "$n" --threads "$THREADS" -m minmax -o "$TMP/r.json" --format json)
-  read -r t_en rss_en < <(measure "$BIN" calibrate "$CORPUS/$model" -i "$CORPUS/$data" -n "$n" --threads "$THREADS" -m entropy -o "$TMP/r.json" --format json)
+  # REPEAT rounds, each running the three commands in turn, so that a slow spell of a shared machine
+  # hits all three alike; the median of each is reported (peak RSS: the largest).
+  runs=() ins=() mms=() ens=() rss_run=0 rss_mm=0 rss_en=0
+  for ((r = 0; r < REPEAT; r++)); do
+    read -r t rss < <(measure "$BIN" run "$CORPUS/$model" -i "$CORPUS/$data" -n "$n" --threads "$THREADS" --format json)
+    runs+=("$t"); rss_run=$((rss > rss_run ? rss : rss_run))
+    ins+=("$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_seconds"])' "$TMP/out.json")")
+    read -r t rss < <(measure "$BIN" calibrate "$CORPUS/$model" -i "$CORPUS/$data" -n "$n" --threads "$THREADS" -m minmax -o "$TMP/r.json" --format json)
+    mms+=("$t"); rss_mm=$((rss > rss_mm ? rss : rss_mm))
+    read -r t rss < <(measure "$BIN" calibrate "$CORPUS/$model" -i "$CORPUS/$data" -n "$n" --threads "$THREADS" -m entropy -o "$TMP/r.json" --format json)
+    ens+=("$t"); rss_en=$((rss > rss_en ? rss : rss_en))
+  done
+  t_run=$(median "${runs[@]}") run_seconds=$(median "${ins[@]}") t_mm=$(median "${mms[@]}") t_en=$(median "${ens[@]}")
   peer="null"
   if [ "$peer_ready" = 1 ]; then
     /usr/bin/python3 -c 'import numpy as np,sys; np.save(sys.argv[2], np.load(sys.argv[1], mmap_mode="r")[:int(sys.argv[3])])' "$CORPUS/$data" "$TMP/calib.npy" "$n"

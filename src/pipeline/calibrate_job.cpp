@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -56,6 +57,55 @@ struct Handoff {
   bool done = false;
   std::exception_ptr error;
 };
+
+// Observes one tensor of a delivery; NaN/Inf is an error naming the tensor and the sample.
+void observe_tensor(const std::string& name, const OutputView& view, Observer& obs, int64_t sample, bool graph_input) {
+  const uint64_t before = obs.nonfinite_count();
+  obs.observe(view.as<float>());
+  if (obs.nonfinite_count() != before)
+    throw CalibrationError("tensor '" + name + "' has " + std::to_string(obs.nonfinite_count() - before) + " NaN/Inf value(s) in sample " +
+                               std::to_string(sample),
+                           graph_input ? "the input data holds NaN/Inf; clean it"
+                                       : "the model produces NaN/Inf on this sample; check the input data and its preprocessing");
+}
+
+// Observes a delivery's tensors on `threads` threads, each taking whole tensors (an Observer is not
+// shared), the largest first onto the least loaded thread. The first error is rethrown.
+template <typename IsGraphInput>
+void observe_delivery(const Delivery& item, std::map<std::string, Observer>& observers, int threads, const IsGraphInput& is_graph_input) {
+  std::vector<std::pair<size_t, const std::pair<const std::string, OutputView>*>> by_size;
+  for (const auto& entry : item.tensors) by_size.emplace_back(entry.second.bytes.size(), &entry);
+  threads = std::max(1, std::min<int>(threads, static_cast<int>(by_size.size())));
+  std::vector<std::vector<const std::pair<const std::string, OutputView>*>> share(threads);
+  std::vector<size_t> load(threads, 0);
+  std::sort(by_size.begin(), by_size.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [bytes, entry] : by_size) {
+    const size_t t = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    share[t].push_back(entry);
+    load[t] += bytes;
+  }
+  auto observe_share = [&](int t) {
+    for (const auto* entry : share[t]) observe_tensor(entry->first, entry->second, observers.at(entry->first), item.sample, is_graph_input(entry->first));
+  };
+  std::vector<std::exception_ptr> errors(threads);
+  std::vector<std::thread> helpers;
+  for (int t = 1; t < threads; ++t)
+    helpers.emplace_back([&, t] {
+      try {
+        observe_share(t);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
+  try {
+    observe_share(0);
+  } catch (...) {
+    errors[0] = std::current_exception();
+  }
+  for (auto& th : helpers) th.join();
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
 
 // Where the samples come from: the caller's provider when there is one, else the files (or synthetic
 // data) of InputOptions. Both stop at InputOptions::max_samples, and both are checked against the
@@ -129,6 +179,7 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
   CalibrateResult result;
   Progress progress("calibrating", source.size(), req.progress);
   Handoff h;
+  const int observing_threads = req.exec.intra_op_threads > 0 ? req.exec.intra_op_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   double inference_seconds = 0;
   const auto t0 = Clock::now();
 
@@ -180,16 +231,13 @@ CalibrateResult calibrate_model(const CalibrateRequest& req) {
         h.slot.reset();
         h.changed.notify_all();
       }
-      for (auto& [name, t] : item.tensors) {
-        Observer& obs = observers.at(name);
-        const uint64_t before = obs.nonfinite_count();
-        obs.observe(t.as<float>());
-        if (obs.nonfinite_count() != before)
-          throw CalibrationError("tensor '" + name + "' has " + std::to_string(obs.nonfinite_count() - before) + " NaN/Inf value(s) in sample " +
-                                     std::to_string(item.sample),
-                                 is_graph_input(name) ? "the input data holds NaN/Inf; clean it"
-                                                      : "the model produces NaN/Inf on this sample; check the input data and its preprocessing");
+      int overlapping;
+      {
+        std::lock_guard lock(h.mutex);
+        overlapping = h.max_outstanding;
       }
+      // Inference waits while a delivery too big to overlap is observed: its cores observe meanwhile.
+      observe_delivery(item, observers, overlapping > 1 ? 1 : observing_threads, is_graph_input);
       size_t bytes = 0;
       for (const auto& [name, view] : item.tensors) bytes += view.bytes.size();
       item.tensors.clear();  // free these activations before the producer may compute more

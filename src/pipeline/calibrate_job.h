@@ -39,7 +39,7 @@ struct CalibrateRequest {
   TensorCoverage coverage = TensorCoverage::Quantizable;
   // A model whose exposed activations exceed this per sample runs in segments of about this size
   // (calib/segmented_runner.h), which bounds the memory one sample needs.
-  int64_t segment_budget_bytes = int64_t{128} << 20;
+  int64_t segment_budget_bytes = int64_t{64} << 20;
   ProgressMode progress = ProgressMode::Auto;
 };
 

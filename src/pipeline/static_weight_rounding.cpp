@@ -81,7 +81,7 @@ RoundedWeights round_static_weights(const Model& model, const QuantPlan& plan, c
     q.scales = d.scales;
     q.zero_points.assign(d.scales.size(), 0);
     q.values.assign(static_cast<size_t>(weight.elements()), 0);
-    for (size_t v = 0; v < it->second.views.size(); ++v) gptq_quantize(weight.as<float>(), it->second.views[v], it->second.hessians[v], q);
+    gptq_quantize(weight.as<float>(), it->second.views, it->second.hessians, q, GptqOptions{.keep_scales = true});
     Tensor values(DType::Float32, weight.shape);
     const std::vector<float> deq = q.dequantized();
     std::copy(deq.begin(), deq.end(), values.as<float>().begin());

@@ -299,10 +299,14 @@ GptqStats gptq_quantize(std::span<const float> weight, const std::vector<MatrixV
   std::vector<int32_t> zero_points;
   // 1 first, so that a tie keeps the min/max scale.
   std::vector<double> factors{1.0};
-  for (double f : options.range_factors)
-    if (f != 1.0) factors.push_back(f);
+  if (!options.keep_scales)
+    for (double f : options.range_factors)
+      if (f != 1.0) factors.push_back(f);
   for (double f : factors) {
-    scales_from_ranges(ranges, q.grid, f, scales, zero_points);
+    if (options.keep_scales)
+      scales = q.scales, zero_points = q.zero_points;
+    else
+      scales_from_ranges(ranges, q.grid, f, scales, zero_points);
     std::vector<double> err(unit.size(), 0.0), unit_err(static_cast<size_t>(stats.units), 0.0);
     int64_t base = 0;
     for (size_t v = 0; v < views.size(); ++v) {
@@ -339,11 +343,12 @@ GptqStats gptq_quantize(std::span<const float> weight, const std::vector<MatrixV
   }
   std::vector<double> s_f;
   std::vector<int32_t> z_f;
-  for (double f : factors) {
-    scales_from_ranges(ranges, q.grid, f, s_f, z_f);
-    for (int64_t g = 0; g < groups.groups(); ++g)
-      if (group_factor[g] == f) q.scales[g] = s_f[g], q.zero_points[g] = z_f[g];
-  }
+  if (!options.keep_scales)
+    for (double f : factors) {
+      scales_from_ranges(ranges, q.grid, f, s_f, z_f);
+      for (int64_t g = 0; g < groups.groups(); ++g)
+        if (group_factor[g] == f) q.scales[g] = s_f[g], q.zero_points[g] = z_f[g];
+    }
   for (int64_t u = 0; u < stats.units; ++u) stats.rescaled_units += best_factor[u] != 1.0;
   return stats;
 }

@@ -66,6 +66,9 @@ struct GptqOptions {
   double damp = 0.01;     // added to H's diagonal, times the block's mean diagonal
   bool act_order = true;  // round columns in decreasing order of H's diagonal
   std::vector<double> range_factors = default_range_factors();  // scale candidates; {1} = min/max only
+  // Round on the grid q.scales / q.zero_points already hold, with no search: static INT8 keeps its
+  // plan's scales, which the integer kernels and the int32 biases are built from.
+  bool keep_scales = false;
 };
 
 struct GptqStats {
@@ -74,7 +77,7 @@ struct GptqStats {
 };
 
 // Quantizes every element the views cover (one Hessian per view; a grouped Conv has one view per
-// group) and sets q.values, q.scales and q.zero_points. `weight` is the whole float tensor.
+// group) and sets q.values, q.scales and q.zero_points (only q.values with keep_scales). `weight` is the whole float tensor.
 GptqStats gptq_quantize(std::span<const float> weight, const std::vector<MatrixView>& views, const std::vector<BlockHessian>& hessians,
                         QuantizedWeight& q, const GptqOptions& options = {});
 GptqStats gptq_quantize(std::span<const float> weight, const MatrixView& view, const BlockHessian& h, QuantizedWeight& q,

@@ -181,6 +181,36 @@ TEST(Gptq, ScaleSearchLowersTheOutputErrorOnNarrowLayers) {
   }
 }
 
+// Static INT8 rounds on its plan's scales (the kernels and int32 biases are built from them): with
+// keep_scales the given scales stay, nothing is searched, and every value lies on the given grid.
+TEST(Gptq, KeepScalesRoundsOnTheGivenGrid) {
+  const int64_t rows = 8, cols = 16;
+  const Tensor w = random_float_tensor({rows, cols}, 21);
+  BlockHessian h(cols, 512);
+  std::mt19937 rng(4);
+  std::normal_distribution<float> n01(0.f, 1.f);
+  for (int i = 0; i < 500; ++i) {
+    std::vector<float> x(cols);
+    for (auto& v : x) v = n01(rng);
+    h.add_row(x);
+  }
+  MatrixView view{rows, cols, {}};
+  for (int64_t i = 0; i < rows * cols; ++i) view.index.push_back(i);
+  WeightGrid g{8, WeightScheme::Symmetric, WeightGrouping::PerChannel, 0, 0};
+  QuantizedWeight q = quantize_rtn(w, g);
+  for (auto& s : q.scales) s *= 1.37;  // outside the search's 0.8..1.2: only kept scales can give it
+  const std::vector<double> given = q.scales;
+  const GptqStats s = gptq_quantize(w.as<float>(), view, h, q, GptqOptions{.keep_scales = true});
+  EXPECT_EQ(s.rescaled_units, 0);
+  EXPECT_EQ(q.scales, given);
+  const std::vector<float> deq = q.dequantized();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      const double steps = deq[r * cols + c] / given[r];
+      EXPECT_NEAR(steps, std::round(steps), 1e-4) << r << "," << c;
+    }
+}
+
 // A per-tensor grid has one scale for every row: the rows are searched as one unit.
 TEST(Gptq, PerTensorGridSearchesOneScale) {
   const Tensor w = random_float_tensor({8, 12}, 21);
