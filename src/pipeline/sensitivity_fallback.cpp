@@ -80,14 +80,39 @@ FallbackResult fall_back_to_target(const Model& fp32, const std::map<std::string
     r.reached = true;
     return r;
   }
-  // Leave-one-out sensitivity on the measure samples.
-  const double base = measure_judge.cosine(all.model, exec);
+  // Leave-one-out sensitivity on the measure samples, given the nodes already returned to FP32.
+  auto gains = [&](std::vector<Candidate>& pool) {
+    const double base = measure_judge.cosine(quantize_static(fp32, ranges, with_excluded(plan, r.excluded), options.rounded).model, exec);
+    for (auto& c : pool) {
+      std::vector<std::string> trial = r.excluded;
+      trial.push_back(c.node);
+      c.sensitivity = measure_judge.cosine(quantize_static(fp32, ranges, with_excluded(plan, trial), options.rounded).model, exec) - base;
+    }
+    std::stable_sort(pool.begin(), pool.end(), [](const Candidate& a, const Candidate& b) { return a.sensitivity > b.sensitivity; });
+  };
   std::vector<Candidate> ranked = candidates(all.plan);
-  for (auto& c : ranked) c.sensitivity = measure_judge.cosine(quantize_static(fp32, ranges, with_excluded(plan, {c.node}), options.rounded).model, exec) - base;
-  std::stable_sort(ranked.begin(), ranked.end(), [](const Candidate& a, const Candidate& b) { return a.sensitivity > b.sensitivity; });
-
-  for (const auto& c : ranked) {
-    if (static_cast<int>(r.excluded.size()) >= options.max_layers || c.sensitivity <= 0) break;
+  gains(ranked);
+  // Greedy: what a node buys depends on which nodes are already float (noise from early layers is
+  // amplified by later ones), so before each step the front of the ranking is judged again with the
+  // current exclusions and the best of it taken. Only `rejudge` nodes, to bound the cost; when none of
+  // them gains, the whole ranking is judged again once before giving up.
+  const size_t rejudge = static_cast<size_t>(std::max(1, options.rejudge));
+  bool full_ranking = true;
+  while (static_cast<int>(r.excluded.size()) < options.max_layers && !ranked.empty()) {
+    if (!r.excluded.empty()) {
+      std::vector<Candidate> front(ranked.begin(), ranked.begin() + static_cast<ptrdiff_t>(std::min(rejudge, ranked.size())));
+      gains(front);
+      std::copy(front.begin(), front.end(), ranked.begin());
+      full_ranking = front.size() == ranked.size();
+    }
+    if (ranked.front().sensitivity <= 0) {
+      if (full_ranking) break;
+      gains(ranked);
+      full_ranking = true;
+      if (ranked.front().sensitivity <= 0) break;
+    }
+    const Candidate c = ranked.front();
+    ranked.erase(ranked.begin());
     r.excluded.push_back(c.node);
     const Model m = quantize_static(fp32, ranges, with_excluded(plan, r.excluded), options.rounded).model;
     r.steps.push_back({c.node, c.op_type, c.sensitivity, held_out_judge.cosine(m, exec), latency(m)});

@@ -4,8 +4,9 @@
 // float where it buys the most keeps most of the speed.
 //
 // Sensitivity of a quantized node = how much the output cosine (on the `measure` samples) rises when
-// that node alone stays float (leave-one-out, through StaticPlanOptions::exclude). Nodes are returned to
-// FP32 in that order; after each one the model is re-quantized and judged on the separate `held_out`
+// that node stays float, given the nodes already returned (through StaticPlanOptions::exclude). Nodes
+// are returned to FP32 greedily, the most sensitive first, re-judging the front of the ranking before
+// each step; after each one the model is re-quantized and judged on the separate `held_out`
 // samples (so the choice is not fitted to the samples it is judged on), and its latency is measured,
 // which gives the trade-off curve: cosine against speed as layers return to FP32. When the target is
 // not reached, the step with the best held-out cosine is kept.
@@ -28,13 +29,14 @@ struct FallbackOptions {
   double target_cosine = 0.99;
   int max_layers = 16;       // give up (and say so) after returning this many nodes to FP32
   int latency_runs = 10;     // timed runs per step on one sample (1 thread unless exec says otherwise)
+  int rejudge = 6;           // nodes at the front of the ranking judged again before each step
   const RoundedWeights* rounded = nullptr;  // the weights the model will be quantized with (quantize_static)
 };
 
 struct FallbackStep {
   std::string node;           // returned to FP32 in this step ("" for the starting point)
   std::string op_type;
-  double sensitivity = 0;     // cosine gained on the measure samples when this node alone is float
+  double sensitivity = 0;     // cosine gained on the measure samples by this node in FP32, given the earlier steps
   double cosine = 0;          // held-out cosine with this and every earlier node in FP32
   double latency_ms = 0;      // median
 };
