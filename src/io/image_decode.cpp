@@ -153,8 +153,30 @@ uint8_t over_white(uint32_t c, uint32_t a) {
   return static_cast<uint8_t>((((t >> 8) + t) >> 8) >> 7);
 }
 
+// stb_image sizes its IDAT buffer from the chunk headers before it reads the chunk, so a header that
+// claims 2 GiB makes it allocate 2 GiB for a 100-byte file. Walking the chunk table first bounds every
+// chunk by what the file holds (and names the damaged chunk, which stb's "corrupt PNG" does not).
+void check_png_chunks(std::string_view bytes, const std::string& origin) {
+  size_t at = 8;  // after the signature
+  auto be32 = [&](size_t i) {
+    return uint32_t{static_cast<uint8_t>(bytes[i])} << 24 | uint32_t{static_cast<uint8_t>(bytes[i + 1])} << 16 |
+           uint32_t{static_cast<uint8_t>(bytes[i + 2])} << 8 | uint32_t{static_cast<uint8_t>(bytes[i + 3])};
+  };
+  while (bytes.size() - at >= 8) {
+    const uint64_t length = be32(at);
+    const std::string type(bytes.substr(at + 4, 4));
+    if (length > bytes.size() - at - 8 || bytes.size() - at - 8 - length < 4)
+      fail(origin, "cannot decode PNG: chunk '" + type + "' at byte " + std::to_string(at) + " claims " + std::to_string(length) +
+                       " bytes but the file ends first");
+    at += 12 + length;
+    if (type == "IEND") return;
+  }
+  fail(origin, "cannot decode PNG: the file is truncated (no IEND chunk)");
+}
+
 Image8 decode_png(std::string_view bytes, const std::string& origin, const DecodeLimits& limits) {
   if (bytes.size() < 33) fail(origin, "cannot decode PNG: the file is truncated");
+  check_png_chunks(bytes, origin);
   // IHDR is always the first chunk: color type at byte 25. 3 = palette, 4 = gray+alpha, 6 = RGBA are
   // the PIL modes P/LA/RGBA, which the reference preprocessing composites on white.
   const uint8_t color_type = static_cast<uint8_t>(bytes[25]);

@@ -156,6 +156,26 @@ TEST(ImageDecode, BadFilesAreDataErrorsNamingTheFile) {
   EXPECT_THROW(decode_image(dir / "ok.jpg", small), DataError);  // 32x32 > 100 pixels: refused before allocating
 }
 
+// Found by fuzz/run.sh image: stb_image allocated what an IDAT header claimed (2 GiB) before reading it.
+// The chunk table is now checked against the file size first, and the error names the chunk.
+TEST(ImageDecode, PngChunkClaimingMoreThanTheFileIsRefusedBeforeAllocating) {
+  test::TempDir dir;
+  write_raw_png(dir / "ok.png", 1, 1, 8, 2, bytes({10, 20, 30}));
+  const std::string good = [&] { std::ifstream in(dir / "ok.png", std::ios::binary); return std::string(std::istreambuf_iterator<char>(in), {}); }();
+  EXPECT_EQ(decode_image_bytes(good, "ok.png").pixels, (std::vector<uint8_t>{10, 20, 30}));
+  const size_t idat = good.find("IDAT") - 4;
+  std::string huge = good;
+  huge.replace(idat, 4, bytes({0x7f, 0xff, 0x00, 0x00}));
+  try {
+    decode_image_bytes(huge, "huge-idat.png");
+    ADD_FAILURE() << "decoded";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("huge-idat.png: cannot decode PNG: chunk 'IDAT' at byte 33 claims 2147418112 bytes"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(decode_image_bytes(good.substr(0, idat), "no-end.png"), DataError);
+}
+
 TEST(ImageDecode, ExifOrientationRotatesLikePil) {
   Image8 im;  // 2x1: red, green
   im.width = 2, im.height = 1, im.pixels = {255, 0, 0, 0, 255, 0};
