@@ -139,7 +139,7 @@ void add_quantize_mode_options(CLI::App* cmd, QuantizeModeOptions& o) {
       ->group(g);
   cmd->add_option("--gptq-stages", o.gptq_stages,
                   "Weight-only GPTQ: stages along the graph, each rounded against the model quantized by the ones before "
-                  "(default 0: one per layer; 1: all from FP32 statistics, fastest)")
+                  "(0: one per layer; default 1: all from FP32 statistics)")
       ->check(CLI::NonNegativeNumber)
       ->group(g);
 }
