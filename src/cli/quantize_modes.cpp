@@ -46,6 +46,7 @@ int run_weights_only(const QuantizeModeOptions& o, const SharedQuantizeOptions& 
   req.inputs = s.inputs;
   req.rounding = o.rounding == "nearest" ? WeightRounding::Nearest : WeightRounding::Auto;
   req.hessian.max_rows_per_sample = o.gptq_rows;
+  req.hessian.stages = o.gptq_stages;
   req.mode = s.dry_run ? QuantizeMode::DryRun : QuantizeMode::Write;
   req.plan_out = s.plan_out;
   req.exec = s.exec;
@@ -60,9 +61,13 @@ int run_weights_only(const QuantizeModeOptions& o, const SharedQuantizeOptions& 
                            r.plan.options.bits, r.plan.options.bits == 4 ? fmt::format(", block {}", r.plan.options.block_size) : "");
   if (!r.plan_out.empty()) std::cout << fmt::format("  plan written to {}\n", r.plan_out);
   if (!r.written) return 0;
-  if (r.rounding == "gptq")
-    std::cout << fmt::format("  rounding  GPTQ on {} weights from {} calibration samples ({} round(s) of statistics); {} of {} scales moved off min/max\n",
-                             r.gptq.weights, r.gptq.samples, r.gptq.rounds, r.gptq.rescaled_units, r.gptq.scale_units);
+  if (r.rounding == "gptq") {
+    std::cout << fmt::format("  rounding  GPTQ on {} weights from {} calibration samples ({} stage(s), {} round(s) of statistics); {} of {} scales moved off min/max\n",
+                             r.gptq.weights, r.gptq.samples, r.gptq.stages, r.gptq.rounds, r.gptq.rescaled_units, r.gptq.scale_units);
+    if (r.gptq.stages > 1)
+      std::cout << fmt::format("            {} weights compensate the error of the layers before them, {} biases corrected\n", r.gptq.compensated,
+                               r.gptq.corrected_biases);
+  }
   else
     std::cout << "  rounding  round-to-nearest (give calibration data with -i for GPTQ)\n";
   for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
@@ -131,6 +136,11 @@ void add_quantize_mode_options(CLI::App* cmd, QuantizeModeOptions& o) {
       ->group(g);
   cmd->add_option("--gptq-rows", o.gptq_rows, "GPTQ: input rows per sample and layer used for statistics (default 256)")
       ->check(CLI::PositiveNumber)
+      ->group(g);
+  cmd->add_option("--gptq-stages", o.gptq_stages,
+                  "Weight-only GPTQ: stages along the graph, each rounded against the model quantized by the ones before "
+                  "(0: one per layer; default 1: all from FP32 statistics)")
+      ->check(CLI::NonNegativeNumber)
       ->group(g);
 }
 

@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "exec/executor.h"
 #include "io/model_inputs.h"
+#include "pipeline/layer_hessians.h"
 #include "quant/weight_only_planner.h"
 
 namespace onnxquant::cli {
@@ -24,6 +25,7 @@ struct QuantizeModeOptions {
   std::vector<std::string> bits_for;  // NAME=BITS
   std::string rounding = "auto";      // auto (GPTQ with -i) or nearest
   int64_t gptq_rows = 256;
+  int64_t gptq_stages = HessianOptions{}.stages;
 };
 
 struct SharedQuantizeOptions {

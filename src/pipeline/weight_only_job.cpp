@@ -13,6 +13,7 @@
 #include "pipeline/verify_rewrite.h"
 #include "ir/graph.h"
 #include "ir/tensor_proto.h"
+#include "pipeline/sequential_gptq.h"
 #include "quant/gptq.h"
 #include "rewrite/extract_constants.h"
 #include "rewrite/fold_initializer_identities.h"
@@ -34,7 +35,9 @@ constexpr int64_t kNewestCheckedOpset = 17;  // ONNX 1.12's checker
 // statistics for. A quantized weight is dropped from the model by the rewrite, so its float bytes are
 // released as soon as its last quantized copy exists: on a 2 GB model the float32 weights and all their
 // quantized copies are never held at once.
-std::map<std::string, QuantizedWeight> weight_values(Model& model, const WeightOnlyPlan& plan, const LayerHessians* stats, GptqSummary& gptq) {
+// `rounded`: values GPTQ already chose stage by stage (pipeline/sequential_gptq.h), used as they are.
+std::map<std::string, QuantizedWeight> weight_values(Model& model, const WeightOnlyPlan& plan, const LayerHessians* stats,
+                                                     std::map<std::string, QuantizedWeight> rounded, GptqSummary& gptq) {
   std::map<std::string, int> pending;  // quantized decisions per tensor not yet computed
   for (const auto& d : plan.weights)
     if (d.quantized) ++pending[d.tensor];
@@ -50,6 +53,11 @@ std::map<std::string, QuantizedWeight> weight_values(Model& model, const WeightO
     const bool last = --pending[d.tensor] == 0;
     if (values.count(key)) {
       if (last) std::string().swap(*init.mutable_raw_data());
+      continue;
+    }
+    if (auto it = rounded.find(key); it != rounded.end()) {
+      if (last) std::string().swap(*init.mutable_raw_data());
+      values.emplace(key, std::move(it->second));
       continue;
     }
     const Tensor w = tensor_from_proto(init);
@@ -96,14 +104,33 @@ WeightOnlyQuantization quantize_weights_only(Model&& fp32, const WeightOnlyOptio
   WeightOnlyQuantization q;
   q.model = prepare(std::move(fp32), options, q.plan, q.passes);
   std::optional<LayerHessians> stats;
-  if (!calibration.empty()) {
+  std::map<std::string, QuantizedWeight> rounded;
+  if (!calibration.empty() && hessian.stages != 1) {
+    SequentialGptq seq = sequential_gptq(q.model, q.plan, calibration, hessian);
+    q.gptq.samples = static_cast<int64_t>(calibration.size());
+    q.gptq.rounds = seq.rounds;
+    q.gptq.stages = seq.stages;
+    q.gptq.unsupported = std::move(seq.unsupported);
+    q.gptq.weights = seq.weights;
+    q.gptq.columns = seq.stats.columns;
+    q.gptq.dead_columns = seq.stats.dead_columns;
+    q.gptq.fallback_blocks = seq.stats.rtn_fallback_blocks;
+    q.gptq.scale_units = seq.stats.units;
+    q.gptq.rescaled_units = seq.stats.rescaled_units;
+    rounded = std::move(seq.values);
+    for (auto& t : *q.model.proto().mutable_graph()->mutable_initializer())
+      if (auto it = seq.biases.find(t.name()); it != seq.biases.end()) tensor_to_proto(it->second, it->first, t);
+    q.gptq.corrected_biases = static_cast<int64_t>(seq.biases.size());
+    q.gptq.compensated = seq.compensated;
+  } else if (!calibration.empty()) {
     stats = collect_layer_hessians(q.model, q.plan, calibration, hessian);
     q.gptq.samples = stats->samples;
     q.gptq.rounds = stats->rounds;
+    q.gptq.stages = 1;
     q.gptq.unsupported = stats->unsupported;
   }
-  const auto values = weight_values(q.model, q.plan, stats ? &*stats : nullptr, q.gptq);
-  q.rounding = stats ? "gptq" : "nearest";
+  const auto values = weight_values(q.model, q.plan, stats ? &*stats : nullptr, std::move(rounded), q.gptq);
+  q.rounding = calibration.empty() ? "nearest" : "gptq";
   q.passes.push_back(QuantizeWeightsOnly(q.plan, values).run(q.model));
   q.passes.push_back(RemoveDeadNodes().run(q.model));
   // Every quantized weight must be gone in float: anything else stores it twice.
@@ -199,7 +226,8 @@ nlohmann::json to_json(const WeightOnlyResult& r) {
   j["passes"] = passes;
   j["rounding"] = r.rounding.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.rounding);
   if (r.rounding == "gptq")
-    j["gptq"] = {{"weights", r.gptq.weights}, {"samples", r.gptq.samples}, {"rounds", r.gptq.rounds}, {"columns", r.gptq.columns},
+    j["gptq"] = {{"weights", r.gptq.weights}, {"samples", r.gptq.samples}, {"stages", r.gptq.stages}, {"rounds", r.gptq.rounds},
+                 {"compensated", r.gptq.compensated}, {"corrected_biases", r.gptq.corrected_biases}, {"columns", r.gptq.columns},
                  {"dead_columns", r.gptq.dead_columns}, {"fallback_blocks", r.gptq.fallback_blocks},
                  {"scale_units", r.gptq.scale_units}, {"rescaled_units", r.gptq.rescaled_units}, {"unsupported", r.gptq.unsupported}};
   if (r.written) {

@@ -48,7 +48,9 @@ struct WeightOnlyRequest {
 };
 
 struct GptqSummary {
-  int64_t weights = 0, samples = 0, rounds = 0, columns = 0, dead_columns = 0, fallback_blocks = 0;
+  int64_t compensated = 0;       // weights rounded towards a target correcting their input's error (stage by stage only)
+  int64_t corrected_biases = 0;  // float biases shifted by the mean output error (stage by stage only)
+  int64_t weights = 0, samples = 0, stages = 0, rounds = 0, columns = 0, dead_columns = 0, fallback_blocks = 0;
   int64_t scale_units = 0, rescaled_units = 0;  // scales searched (rows, or tensors), and those moved off min/max
   std::vector<std::string> unsupported;  // weights left to round-to-nearest, with why
 };

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/errors.h"
+#include "quant/cholesky.h"
 
 namespace onnxquant {
 
@@ -94,28 +95,10 @@ double BlockHessian::at(int64_t i, int64_t j) const {
 
 namespace {
 
-// In-place Cholesky A = L L^T (lower, row-major n x n). False when not positive definite.
-bool cholesky(std::vector<double>& a, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) {
-    double d = a[j * n + j];
-    for (int64_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
-    if (!(d > 0.0)) return false;
-    d = std::sqrt(d);
-    a[j * n + j] = d;
-    for (int64_t i = j + 1; i < n; ++i) {
-      double s = a[i * n + j];
-      for (int64_t k = 0; k < j; ++k) s -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = s / d;
-    }
-    for (int64_t k = j + 1; k < n; ++k) a[j * n + k] = 0.0;
-  }
-  return true;
-}
-
 // The upper Cholesky factor U of H^-1 (H^-1 = U^T U), which GPTQ's column updates use. False when H is
 // not positive definite.
 bool inverse_cholesky_upper(std::vector<double> h, int64_t n, std::vector<double>& u) {
-  if (!cholesky(h, n)) return false;  // h = L, H = L L^T
+  if (!cholesky_lower(h, n)) return false;  // h = L, H = L L^T
   // Linv (lower) by forward substitution.
   std::vector<double> linv(static_cast<size_t>(n * n), 0.0);
   for (int64_t i = 0; i < n; ++i) {
@@ -134,7 +117,7 @@ bool inverse_cholesky_upper(std::vector<double> h, int64_t n, std::vector<double
       for (int64_t k = j; k < n; ++k) s += linv[k * n + i] * linv[k * n + j];
       inv[i * n + j] = inv[j * n + i] = s;
     }
-  if (!cholesky(inv, n)) return false;  // inv = L2, H^-1 = L2 L2^T; U = L2^T
+  if (!cholesky_lower(inv, n)) return false;  // inv = L2, H^-1 = L2 L2^T; U = L2^T
   u.assign(static_cast<size_t>(n * n), 0.0);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = i; j < n; ++j) u[i * n + j] = inv[j * n + i];

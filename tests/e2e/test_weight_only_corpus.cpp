@@ -30,10 +30,25 @@ double eval_cosine(const std::filesystem::path& ref, const std::filesystem::path
   return acc.stats().cosine;
 }
 
+// The mean over rows of each row's cosine: validate's `cosine_mean`, the number README and
+// bench/weight_only.sh report.
+double eval_mean_cosine(const std::filesystem::path& ref, const std::filesystem::path& cand, const std::filesystem::path& eval_npy, int64_t rows) {
+  Executor a(ref), b(cand);
+  NpyReader eval(eval_npy);
+  double sum = 0.0;
+  for (int64_t row = 0; row < rows; ++row) {
+    const NamedTensors in{{a.inputs()[0].name, eval.read_rows(row, 1)}};
+    CompareAccumulator acc;
+    acc.add(a.run(in).begin()->second, b.run(in).begin()->second);
+    sum += acc.stats().cosine;
+  }
+  return sum / static_cast<double>(rows);
+}
+
 const std::filesystem::path kImagesEval = "data/imagenet224/eval.npy";
 
 WeightOnlyResult weights_only(const std::string& model_rel, const std::filesystem::path& out, WeightOnlyOptions o, const std::string& calib = {},
-                              int64_t calib_rows = 0) {
+                              int64_t calib_rows = 0, int64_t stages = HessianOptions{}.stages) {
   WeightOnlyRequest r;
   r.model = test::corpus_dir() / model_rel;
   r.output = out;
@@ -42,6 +57,7 @@ WeightOnlyResult weights_only(const std::string& model_rel, const std::filesyste
     r.inputs.files = {(test::corpus_dir() / calib).string()};
     r.inputs.max_samples = calib_rows;
   }
+  r.hessian.stages = stages;
   r.progress = ProgressMode::Off;
   return quantize_model_weights_only(r);
 }
@@ -64,26 +80,39 @@ TEST(WeightOnlyCorpus, Int8RoundToNearestOnCnns) {
   }
 }
 
-// Default options (the small layers below --min-elements stay float, 32 calibration samples). The loss
-// sits in the early narrow layers, where GPTQ has few inputs to compensate with; the per-channel scale
-// search (quant/gptq.h) is what brings the ratio below 0.6 (0.64x without it). The target is
-// 0.5x: not met yet (0.55x on all 79 eval rows).
+// Default options (the small layers below --min-elements stay float, 32 calibration samples), measured on
+// every eval row. The loss sits in the early narrow layers, where GPTQ has few inputs to compensate
+// with, and grows along the depth of the network: GPTQ from FP32 statistics alone leaves 0.55x of
+// round-to-nearest's loss (0.64x without the scale search), and no more calibration data changes that
+// (fitted on the eval rows themselves, 0.55x too). Rounded stage by stage (--gptq-stages 0), each layer
+// also corrects the error of the quantized layers before it (pipeline/sequential_gptq.h): 0.49x, the
+// issue's target 0.5x; not the default, as it does worse on efficientnet_b0 (layer_hessians.h).
 TEST(WeightOnlyCorpus, GptqCutsTheRoundToNearestLossOnMobilenetV2) {
   ONNXQ_REQUIRE_CORPUS();
   test::TempDir dir;
   const std::string model = "torch/mobilenet_v2.onnx";
   const WeightOnlyResult rtn = weights_only(model, dir / "rtn.onnx", {});
   const WeightOnlyResult gptq = weights_only(model, dir / "gptq.onnx", {}, "data/imagenet224/calib.npy");
-  ASSERT_TRUE(rtn.written && gptq.written);
+  const WeightOnlyResult staged = weights_only(model, dir / "staged.onnx", {}, "data/imagenet224/calib.npy", 0, 0);
+  ASSERT_TRUE(rtn.written && gptq.written && staged.written);
   EXPECT_EQ(rtn.rounding, "nearest");
   EXPECT_EQ(gptq.rounding, "gptq");
   EXPECT_EQ(gptq.gptq.samples, 32);
   EXPECT_EQ(gptq.gptq.weights, gptq.plan.quantized_count());
+  EXPECT_EQ(gptq.gptq.stages, 1);
   EXPECT_GT(gptq.gptq.rescaled_units, 0);
-  const double c_rtn = eval_cosine(test::corpus_dir() / model, dir / "rtn.onnx", test::corpus_dir() / kImagesEval, 24);
-  const double c_gptq = eval_cosine(test::corpus_dir() / model, dir / "gptq.onnx", test::corpus_dir() / kImagesEval, 24);
-  std::cout << "  mobilenet_v2 int8 (defaults): RTN cosine " << c_rtn << ", GPTQ " << c_gptq << ", loss ratio " << (1 - c_gptq) / (1 - c_rtn) << "\n";
+  EXPECT_EQ(staged.gptq.stages, staged.plan.quantized_count());  // one stage per layer
+  EXPECT_GT(staged.gptq.compensated, 0);
+  EXPECT_GT(staged.gptq.corrected_biases, 0);
+  const int64_t rows = 79;  // the whole eval split
+  const auto fp32 = test::corpus_dir() / model, eval = test::corpus_dir() / kImagesEval;
+  const double c_rtn = eval_mean_cosine(fp32, dir / "rtn.onnx", eval, rows);
+  const double c_gptq = eval_mean_cosine(fp32, dir / "gptq.onnx", eval, rows);
+  const double c_staged = eval_mean_cosine(fp32, dir / "staged.onnx", eval, rows);
+  std::cout << "  mobilenet_v2 int8: RTN cosine " << c_rtn << "; GPTQ " << c_gptq << ", loss ratio " << (1 - c_gptq) / (1 - c_rtn)
+            << "; stage by stage " << c_staged << ", loss ratio " << (1 - c_staged) / (1 - c_rtn) << "\n";
   EXPECT_LT(1 - c_gptq, 0.6 * (1 - c_rtn));
+  EXPECT_LT(1 - c_staged, 0.5 * (1 - c_rtn));
 }
 
 TEST(WeightOnlyCorpus, Int4BlockedOnSqueezenetAtOpset21) {
