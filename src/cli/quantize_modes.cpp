@@ -14,6 +14,18 @@ namespace onnxquant::cli {
 
 namespace {
 
+int64_t parse_gptq_stages(const std::string& text) {
+  if (text == "auto") return kGptqStagesAuto;
+  size_t used = 0;
+  int64_t n = -1;
+  try {
+    n = std::stoll(text, &used);
+  } catch (const std::exception&) {
+  }
+  if (used != text.size() || n < 0) throw UsageError(fmt::format("--gptq-stages '{}': expected auto or a count >= 0 (0: one stage per layer)", text));
+  return n;
+}
+
 std::map<std::string, int> parse_bits_for(const std::vector<std::string>& items) {
   std::map<std::string, int> out;
   for (const auto& item : items) {
@@ -46,7 +58,7 @@ int run_weights_only(const QuantizeModeOptions& o, const SharedQuantizeOptions& 
   req.inputs = s.inputs;
   req.rounding = o.rounding == "nearest" ? WeightRounding::Nearest : WeightRounding::Auto;
   req.hessian.max_rows_per_sample = o.gptq_rows;
-  req.hessian.stages = o.gptq_stages;
+  req.hessian.stages = parse_gptq_stages(o.gptq_stages);
   req.mode = s.dry_run ? QuantizeMode::DryRun : QuantizeMode::Write;
   req.plan_out = s.plan_out;
   req.exec = s.exec;
@@ -64,6 +76,12 @@ int run_weights_only(const QuantizeModeOptions& o, const SharedQuantizeOptions& 
   if (r.rounding == "gptq") {
     std::cout << fmt::format("  rounding  GPTQ on {} weights from {} calibration samples ({} stage(s), {} round(s) of statistics); {} of {} scales moved off min/max\n",
                              r.gptq.weights, r.gptq.samples, r.gptq.stages, r.gptq.rounds, r.gptq.rescaled_units, r.gptq.scale_units);
+    if (r.stage_choice.tried)
+      std::cout << fmt::format("            stages: {} kept (1 - cosine on the calibration samples: {:.3g} per layer, {:.3g} in one stage)\n",
+                               r.stage_choice.kept == "per_layer" ? "one per layer" : "one", 1 - r.stage_choice.per_layer_cosine,
+                               1 - r.stage_choice.one_stage_cosine);
+    else if (!r.stage_choice.why_not_tried.empty())
+      std::cout << fmt::format("            stages: {}\n", r.stage_choice.why_not_tried);
     if (r.gptq.stages > 1)
       std::cout << fmt::format("            {} weights compensate the error of the layers before them, {} biases corrected\n", r.gptq.compensated,
                                r.gptq.corrected_biases);
@@ -139,8 +157,8 @@ void add_quantize_mode_options(CLI::App* cmd, QuantizeModeOptions& o) {
       ->group(g);
   cmd->add_option("--gptq-stages", o.gptq_stages,
                   "Weight-only GPTQ: stages along the graph, each rounded against the model quantized by the ones before "
-                  "(0: one per layer; default 1: all from FP32 statistics)")
-      ->check(CLI::NonNegativeNumber)
+                  "(1: all from FP32 statistics; 0: one per layer; default auto: both on models up to 64 MiB, keeping the one "
+                  "closer to FP32 on the calibration samples, else 1)")
       ->group(g);
 }
 

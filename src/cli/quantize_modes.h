@@ -25,7 +25,7 @@ struct QuantizeModeOptions {
   std::vector<std::string> bits_for;  // NAME=BITS
   std::string rounding = "auto";      // auto (GPTQ with -i) or nearest
   int64_t gptq_rows = 256;
-  int64_t gptq_stages = HessianOptions{}.stages;
+  std::string gptq_stages = "auto";  // auto, or a stage count (0: one per layer)
 };
 
 struct SharedQuantizeOptions {

@@ -22,16 +22,20 @@ namespace onnxquant {
 
 class Model;
 
+// `--gptq-stages auto`: one stage and one per layer both, keeping the one closer to FP32.
+inline constexpr int64_t kGptqStagesAuto = -1;
+
 struct HessianOptions {
   int64_t max_rows_per_sample = 256;
   int64_t block = kDefaultGptqBlock;
   size_t memory_budget_bytes = size_t{512} << 20;
   // Weight-only GPTQ gathers its statistics in this many stages along the graph, each stage's layers
   // against the model as quantized by the stages before it (pipeline/sequential_gptq.h); 0: one stage
-  // per layer. 1, the default: every layer from the FP32 model in one go. Stage by stage is not the
-  // default because it does not help every model: measured on the eval split (int8, 32 samples), it
-  // leaves 0.49x of round-to-nearest's loss on mobilenet_v2 (0.55x in one stage) and 0.28x on resnet50
-  // (0.30x), but 0.86x on efficientnet_b0 (0.56x), in about 4x the time.
+  // per layer; 1: every layer from the FP32 model in one go. Neither is better on every model: measured
+  // on the eval split (int8, 32 samples), per layer leaves 0.49x of round-to-nearest's loss on
+  // mobilenet_v2 (0.55x in one stage) and 0.28x on resnet50 (0.30x), but 0.86x on efficientnet_b0
+  // (0.56x), in about 4x the time; in between (4 or 8 stages) was worse than both on both models.
+  // kGptqStagesAuto is resolved by the weight-only job (pipeline/weight_only_job.h); here it means 1.
   int64_t stages = 1;
   // Stage by stage only: each corrected layer's float bias absorbs its mean output error.
   bool correct_biases = true;

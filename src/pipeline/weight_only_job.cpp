@@ -13,6 +13,7 @@
 #include "pipeline/verify_rewrite.h"
 #include "ir/graph.h"
 #include "ir/tensor_proto.h"
+#include "pipeline/sensitivity_fallback.h"
 #include "pipeline/sequential_gptq.h"
 #include "quant/gptq.h"
 #include "rewrite/extract_constants.h"
@@ -92,6 +93,28 @@ Model prepare(Model m, const WeightOnlyOptions& options, WeightOnlyPlan& plan, s
   return m;
 }
 
+// `--gptq-stages auto`: rounds in one stage and stage by stage, and keeps the result whose outputs on
+// the calibration samples are closer to FP32's (mean cosine; a tie keeps one stage, the cheaper to
+// reproduce). Judged on the samples GPTQ fitted, which favours neither: both saw the same data.
+GptqStageChoice choose_gptq_stages(Model& fp32, const WeightOnlyOptions& plan, const std::vector<NamedTensors>& calibration,
+                                   const std::vector<NamedTensors>& fp32_outputs, HessianOptions h, WeightOnlyQuantization& kept) {
+  auto judge = [&](const Model& m) {
+    Executor e(m, h.exec);
+    return mean_output_cosine(fp32_outputs, e, calibration);
+  };
+  GptqStageChoice c;
+  c.tried = true;
+  h.stages = 1;
+  WeightOnlyQuantization one = quantize_weights_only(fp32, plan, calibration, h);
+  c.one_stage_cosine = judge(one.model);
+  h.stages = 0;
+  WeightOnlyQuantization per_layer = quantize_weights_only(std::move(fp32), plan, calibration, h);
+  c.per_layer_cosine = judge(per_layer.model);
+  c.kept = c.per_layer_cosine > c.one_stage_cosine ? "per_layer" : "one_stage";
+  kept = c.kept == "per_layer" ? std::move(per_layer) : std::move(one);
+  return c;
+}
+
 }  // namespace
 
 WeightOnlyQuantization quantize_weights_only(const Model& fp32, const WeightOnlyOptions& options, const std::vector<NamedTensors>& calibration,
@@ -105,7 +128,7 @@ WeightOnlyQuantization quantize_weights_only(Model&& fp32, const WeightOnlyOptio
   q.model = prepare(std::move(fp32), options, q.plan, q.passes);
   std::optional<LayerHessians> stats;
   std::map<std::string, QuantizedWeight> rounded;
-  if (!calibration.empty() && hessian.stages != 1) {
+  if (!calibration.empty() && hessian.stages != 1 && hessian.stages != kGptqStagesAuto) {
     SequentialGptq seq = sequential_gptq(q.model, q.plan, calibration, hessian);
     q.gptq.samples = static_cast<int64_t>(calibration.size());
     q.gptq.rounds = seq.rounds;
@@ -164,15 +187,20 @@ WeightOnlyResult quantize_model_weights_only(const WeightOnlyRequest& req) {
     return r;
   }
   std::vector<NamedTensors> calibration;
+  std::vector<NamedTensors> calibration_outputs;  // FP32's, to judge `--gptq-stages auto`'s two results
   ReferenceSample first;
+  const bool gptq = req.rounding == WeightRounding::Auto && !req.inputs.files.empty();
+  const bool auto_stages = gptq && req.hessian.stages == kGptqStagesAuto;
+  const bool try_both = auto_stages && r.input_bytes <= req.auto_stages_max_bytes;
   {
     Executor reference = open_loaded_model(fp32, req.model, req.exec);
-    const bool gptq = req.rounding == WeightRounding::Auto && !req.inputs.files.empty();
     if (gptq) {
       InputOptions in = req.inputs;
       if (in.max_samples == 0) in.max_samples = req.gptq_samples;
       calibration = load_model_inputs(reference.inputs(), in);
       if (calibration.empty()) throw DataError(r.model + ": the calibration data holds no sample");
+      if (try_both)
+        for (const auto& s : calibration) calibration_outputs.push_back(reference.run(s));
     }
     first = reference_first_sample(reference, req.inputs, r.model);
   }
@@ -180,7 +208,17 @@ WeightOnlyResult quantize_model_weights_only(const WeightOnlyRequest& req) {
   h.exec = req.exec;
   h.progress = req.progress;
   fp32.load_deferred_data();
-  WeightOnlyQuantization q = quantize_weights_only(std::move(fp32), req.plan, calibration, h);
+  WeightOnlyQuantization q;
+  if (try_both) {
+    r.stage_choice = choose_gptq_stages(fp32, req.plan, calibration, calibration_outputs, h, q);
+  } else {
+    if (auto_stages) {
+      h.stages = 1;
+      r.stage_choice.why_not_tried = fmt::format("the model is over {} MiB: one stage only (per layer costs about 4x the time)",
+                                                 req.auto_stages_max_bytes >> 20);
+    }
+    q = quantize_weights_only(std::move(fp32), req.plan, calibration, h);
+  }
   r.plan = q.plan;
   r.passes = q.passes;
   r.rounding = q.rounding;
@@ -230,6 +268,12 @@ nlohmann::json to_json(const WeightOnlyResult& r) {
                  {"compensated", r.gptq.compensated}, {"corrected_biases", r.gptq.corrected_biases}, {"columns", r.gptq.columns},
                  {"dead_columns", r.gptq.dead_columns}, {"fallback_blocks", r.gptq.fallback_blocks},
                  {"scale_units", r.gptq.scale_units}, {"rescaled_units", r.gptq.rescaled_units}, {"unsupported", r.gptq.unsupported}};
+  if (r.rounding == "gptq") {
+    const GptqStageChoice& c = r.stage_choice;
+    j["gptq"]["stage_choice"] =
+        c.tried ? nlohmann::json{{"tried", true}, {"one_stage_cosine", c.one_stage_cosine}, {"per_layer_cosine", c.per_layer_cosine}, {"kept", c.kept}}
+                : nlohmann::json{{"tried", false}, {"why_not", c.why_not_tried.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.why_not_tried)}};
+  }
   if (r.written) {
     j["opset"] = r.opset;
     j["checker"] = r.checker;

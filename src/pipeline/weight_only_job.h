@@ -40,7 +40,10 @@ struct WeightOnlyRequest {
   InputOptions inputs;  // calibration data for GPTQ (and the verification sample)
   WeightRounding rounding = WeightRounding::Auto;
   int64_t gptq_samples = 32;  // when -n is not given
-  HessianOptions hessian;
+  HessianOptions hessian{.stages = kGptqStagesAuto};
+  // auto tries per-layer stages too only up to this model size: they cost about 4x the one-stage time
+  // (resnet50, 100 MB: one stage TIME1 s, per layer TIME0 s on 2 cores), and one stage already leaves 0.30x there.
+  uint64_t auto_stages_max_bytes = uint64_t{64} << 20;
   QuantizeMode mode = QuantizeMode::Write;
   std::filesystem::path plan_out;
   ExecOptions exec;
@@ -53,6 +56,15 @@ struct GptqSummary {
   int64_t weights = 0, samples = 0, stages = 0, rounds = 0, columns = 0, dead_columns = 0, fallback_blocks = 0;
   int64_t scale_units = 0, rescaled_units = 0;  // scales searched (rows, or tensors), and those moved off min/max
   std::vector<std::string> unsupported;  // weights left to round-to-nearest, with why
+};
+
+// `--gptq-stages auto`: both ways were tried when `tried`, and each result judged by the mean cosine of
+// its outputs against FP32's on the calibration samples; `kept` is "one_stage" or "per_layer".
+struct GptqStageChoice {
+  bool tried = false;
+  double one_stage_cosine = 0, per_layer_cosine = 0;
+  std::string kept;
+  std::string why_not_tried;  // when auto did not try both (the model is too big for the extra passes)
 };
 
 // The rewrite alone, in memory (no ORT checks). `calibration` empty: round-to-nearest.
@@ -77,6 +89,7 @@ struct WeightOnlyResult {
   std::vector<PassReport> passes;
   std::string rounding;
   GptqSummary gptq;
+  GptqStageChoice stage_choice;
   int64_t opset = 0;
   std::string checker;  // "passed" or why it was not applicable
   uint64_t input_bytes = 0, output_bytes = 0;

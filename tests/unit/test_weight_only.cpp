@@ -6,6 +6,8 @@
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 
 #include "analysis/compare.h"
@@ -16,7 +18,9 @@
 #include "pipeline/weight_only_job.h"
 #include "rewrite/quantize_weights_only.h"
 #include "rewrite/upgrade_opset_past_converter.h"
+#include "io/npy.h"
 #include "support/graph_builder.h"
+#include "support/temp_dir.h"
 
 using namespace onnxquant;
 using onnxquant::test::GraphBuilder;
@@ -354,4 +358,54 @@ TEST(WeightOnly, StageByStageGptqCorrectsTheErrorOfEarlierLayers) {
   std::cout << "  4-bit MLP, held-out 1 - cosine: one stage " << ea_loss << ", stage by stage " << eb_loss << " (" << b.gptq.compensated
             << " weight(s) compensated)\n";
   EXPECT_LT(eb_loss, 0.9 * ea_loss);
+}
+
+// `--gptq-stages auto` (the request's default): on a small model both ways are rounded, each judged
+// against FP32 on the calibration samples, and the closer one is written; above the size limit only one
+// stage runs, and the result says why. A given stage count is used as it is.
+namespace {
+std::string bytes_of(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+TEST(WeightOnly, AutoStagesKeepsTheRoundingCloserToFp32OnTheCalibrationSamples) {
+  test::TempDir dir;
+  mlp().save(dir / "mlp.onnx");
+  write_npy(dir / "calib.npy", random_float_tensor({64, 1, 64}, 77));
+  WeightOnlyRequest r;
+  r.model = dir / "mlp.onnx";
+  r.inputs.files = {(dir / "calib.npy").string()};
+  r.plan.bits = 4;
+  r.plan.block_size = 32;
+  r.progress = ProgressMode::Off;
+  r.output = dir / "auto.onnx";
+  const WeightOnlyResult a = quantize_model_weights_only(r);
+  ASSERT_TRUE(a.stage_choice.tried);
+  EXPECT_GT(a.stage_choice.one_stage_cosine, 0.9);
+  EXPECT_GT(a.stage_choice.per_layer_cosine, 0.9);
+  EXPECT_NE(a.stage_choice.one_stage_cosine, a.stage_choice.per_layer_cosine);
+  const bool per_layer = a.stage_choice.per_layer_cosine > a.stage_choice.one_stage_cosine;
+  EXPECT_EQ(a.stage_choice.kept, per_layer ? "per_layer" : "one_stage");
+  EXPECT_EQ(a.gptq.stages, per_layer ? 2 : 1);
+  EXPECT_EQ(to_json(a)["gptq"]["stage_choice"]["kept"], a.stage_choice.kept);
+
+  // The kept model is the one a fixed stage count writes: same bytes.
+  r.hessian.stages = per_layer ? 0 : 1;
+  r.output = dir / "fixed.onnx";
+  const WeightOnlyResult f = quantize_model_weights_only(r);
+  EXPECT_FALSE(f.stage_choice.tried);
+  EXPECT_TRUE(f.stage_choice.why_not_tried.empty());
+  EXPECT_EQ(bytes_of(dir / "auto.onnx"), bytes_of(dir / "fixed.onnx"));
+
+  r.hessian.stages = kGptqStagesAuto;
+  r.auto_stages_max_bytes = 1024;  // the MLP is bigger than that
+  r.output = dir / "big.onnx";
+  const WeightOnlyResult big = quantize_model_weights_only(r);
+  EXPECT_FALSE(big.stage_choice.tried);
+  EXPECT_EQ(big.gptq.stages, 1);
+  EXPECT_NE(big.stage_choice.why_not_tried.find("one stage only"), std::string::npos) << big.stage_choice.why_not_tried;
 }
