@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Weight-only quantization on the corpus (issue 8's table): round-to-nearest against GPTQ.
 #
-#   [ONLY=model] [RUNS=30] bench/weight_only.sh BUILD_DIR [OUT_DIR]
+#   [ONLY=model] [MODES="int8 int4_b32 ..."] [RUNS=30] bench/weight_only.sh BUILD_DIR [OUT_DIR]
 #
 # For each CNN (resnet50, mobilenet_v2, efficientnet_b0, squeezenet1_1): INT8 per-channel, and INT4
 # written natively (opset 21) with blocks of 32, 64 and 128; for the corpus transformer encoder: INT4
 # native and as ORT's MatMulNBits (--matmul-nbits), blocks 32, 64 and 128. Every case is quantized twice
-# with default options: round-to-nearest (no data) and GPTQ (-i on the calib split; quantize's default
-# sample count), each timed; INT8 on the CNNs also with --gptq-stages 0 (stage by stage, "staged"). Every result is checked with `onnxquant validate` against FP32 on the EVAL
+# with default options: round-to-nearest (no data) and GPTQ in one stage (-i on the calib split, quantize's
+# default sample count, --gptq-stages 1), each timed; INT8 on the CNNs also with --gptq-stages 0 (stage by
+# stage, "staged") and with quantize's default --gptq-stages auto ("auto": which of the two it kept). Every result is checked with `onnxquant validate` against FP32 on the EVAL
 # split (never used for calibration): ORT loads and runs it, cosine and SQNR over every eval sample. The
 # GPTQ/RTN ratio of 1 - cosine says how much of round-to-nearest's loss GPTQ leaves. For the transformer
 # the latency of FP32 and the quantized model is measured too, in the same validate run (1 thread,
@@ -62,15 +63,17 @@ for c in "${cases[@]}"; do
   for m in "${mode_list[@]}"; do
     mode=${m%%:*}
     read -r -a opts <<< "${m#*:}"
+    [ -n "${MODES:-}" ] && [[ " $MODES " != *" $mode "* ]] && continue
     roundings=(rtn gptq)
-    [ "$mode" = int8 ] && roundings+=(staged)
+    [ "$mode" = int8 ] && roundings+=(staged auto)
     for rounding in "${roundings[@]}"; do
       echo "bench: $name $mode $rounding" >&2
       d=$OUT/$name/$mode/$rounding
       mkdir -p "$d"
       data=()
-      [ "$rounding" = gptq ] && data=(-i "$CORPUS/$calib")
+      [ "$rounding" = gptq ] && data=(-i "$CORPUS/$calib" --gptq-stages 1)
       [ "$rounding" = staged ] && data=(-i "$CORPUS/$calib" --gptq-stages 0)
+      [ "$rounding" = auto ] && data=(-i "$CORPUS/$calib")
       t_q=$(seconds_of "$d/quantize.json" "$BIN" quantize "$fp32" --weights-only "${opts[@]}" "${data[@]}" -o "$d/model.onnx" --format json)
       "$BIN" validate "$fp32" "$d/model.onnx" -i "$CORPUS/$eval" --threads 1 --timed "$timed" --format json > "$d/validate.json"
       "$PY" - "$name" "$mode" "$rounding" "$d" "$t_q" "${m#*:}" > "$OUT/rows/$name.$mode.$rounding.json" <<'EOF'
@@ -104,22 +107,22 @@ pairs = {}
 for r in rows:
     pairs.setdefault((r["model"], r["mode"]), {})[r["rounding"]] = r
 for (model, mode), p in pairs.items():
-    for k in ("gptq", "staged"):
+    for k in ("gptq", "staged", "auto"):
         if "rtn" in p and k in p:
             p[k]["loss_ratio_vs_rtn"] = (1 - p[k]["cosine_mean"]) / max(1 - p["rtn"]["cosine_mean"], 1e-12)
 print(json.dumps({"onnxquant": version, "threads": 1, "timed_runs": int(runs), "rows": rows}, indent=1))
 label = {"int8": "int8 per-channel", "int4_b32": "int4 block 32", "int4_b64": "int4 block 64", "int4_b128": "int4 block 128",
          "nbits_b32": "MatMulNBits block 32", "nbits_b64": "MatMulNBits block 64", "nbits_b128": "MatMulNBits block 128"}
 err = sys.stderr
-print("| model | weights | size | RTN cosine / SQNR dB | GPTQ cosine / SQNR dB | 1−cos GPTQ/RTN | GPTQ s | stage by stage: cosine, 1−cos ratio, s | latency FP32 → RTN / GPTQ ms |", file=err)
-print("|---|---|---|---|---|---|---|---|---|", file=err)
+print("| model | weights | size | RTN cosine / SQNR dB | GPTQ cosine / SQNR dB | 1−cos GPTQ/RTN | GPTQ s | stage by stage: cosine, 1−cos ratio, s | default (auto): kept, 1−cos ratio, s | latency FP32 → RTN / GPTQ ms |", file=err)
+print("|---|---|---|---|---|---|---|---|---|---|", file=err)
 def ratio(r):
     if not r or "loss_ratio_vs_rtn" not in r:
         return "–"
     x = r["loss_ratio_vs_rtn"]
     return f"{x:.2f}×" if x >= 0.1 else f"{x:.3f}×"
 for (model, mode), p in pairs.items():
-    rtn, gptq, staged = p.get("rtn"), p.get("gptq"), p.get("staged")
+    rtn, gptq, staged, auto = p.get("rtn"), p.get("gptq"), p.get("staged"), p.get("auto")
     base = rtn or gptq
     cell = lambda r: f"{r['cosine_mean']:.5f} / {r['sqnr_db']:.1f}" if r else "–"
     lat = "–"
@@ -127,5 +130,10 @@ for (model, mode), p in pairs.items():
         lat = f"{base['latency']['fp32_ms']:.1f} → " + " / ".join(f"{r['latency']['quantized_ms']:.1f}" if r and r.get("latency") else "–" for r in (rtn, gptq))
     t = f"{gptq['quantize_seconds']:.0f}" if gptq else "–"
     st = f"{staged['cosine_mean']:.5f}, {ratio(staged)}, {staged['quantize_seconds']:.0f}" if staged else "–"
-    print(f"| {model} | {label.get(mode, mode)} | {base['size_ratio']:.3f}× | {cell(rtn)} | {cell(gptq)} | {ratio(gptq)} | {t} | {st} | {lat} |", file=err)
+    au = "–"
+    if auto:
+        choice = (auto.get("gptq") or {}).get("stage_choice") or {}
+        kept = {"per_layer": "per layer", "one_stage": "one stage"}.get(choice.get("kept"), "one stage (size)")
+        au = f"{kept}, {ratio(auto)}, {auto['quantize_seconds']:.0f}"
+    print(f"| {model} | {label.get(mode, mode)} | {base['size_ratio']:.3f}× | {cell(rtn)} | {cell(gptq)} | {ratio(gptq)} | {t} | {st} | {au} | {lat} |", file=err)
 EOF

@@ -93,6 +93,8 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
         return run_quantize_mode(*modes, {req->model.string(), req->output.string(), req->inputs, req->plan.exclude, req->plan_out.string(), *dry_run,
                                           *per_tensor, req->exec},
                                  global);
+      if (modes->rounding == "hqq")
+        throw UsageError("--rounding hqq applies to --weights-only; static INT8 rounds its weights with GPTQ (auto) or to nearest");
       if (!*dry_run && req->output.empty()) throw UsageError("quantize: -o/--output is required (or use --dry-run)");
       req->ranges_file = *ranges;
       if (req->ranges_file.empty() && req->inputs.files.empty())

@@ -56,7 +56,7 @@ int run_weights_only(const QuantizeModeOptions& o, const SharedQuantizeOptions& 
   req.plan.bits_for = parse_bits_for(o.bits_for);
   if (s.per_tensor && o.weights.bits == 4) throw UsageError("--per-tensor applies to 8-bit weights; 4-bit weights use --block-size");
   req.inputs = s.inputs;
-  req.rounding = o.rounding == "nearest" ? WeightRounding::Nearest : WeightRounding::Auto;
+  req.rounding = o.rounding == "nearest" ? WeightRounding::Nearest : o.rounding == "hqq" ? WeightRounding::Hqq : WeightRounding::Auto;
   req.hessian.max_rows_per_sample = o.gptq_rows;
   req.hessian.stages = parse_gptq_stages(o.gptq_stages);
   req.mode = s.dry_run ? QuantizeMode::DryRun : QuantizeMode::Write;
@@ -85,9 +85,12 @@ int run_weights_only(const QuantizeModeOptions& o, const SharedQuantizeOptions& 
     if (r.gptq.stages > 1)
       std::cout << fmt::format("            {} weights compensate the error of the layers before them, {} biases corrected\n", r.gptq.compensated,
                                r.gptq.corrected_biases);
+  } else if (r.rounding == "hqq") {
+    std::cout << fmt::format("  rounding  HQQ on {} weights: {} of {} groups refitted, mean |error| {:.3g} (round-to-nearest {:.3g})\n", r.hqq.weights,
+                             r.hqq.improved_groups, r.hqq.groups, r.hqq.hqq_mean_abs_error, r.hqq.rtn_mean_abs_error);
+  } else {
+    std::cout << "  rounding  round-to-nearest (give calibration data with -i for GPTQ, or --rounding hqq)\n";
   }
-  else
-    std::cout << "  rounding  round-to-nearest (give calibration data with -i for GPTQ)\n";
   for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
   std::cout << fmt::format("  checker   {}\n", r.checker);
   std::cout << fmt::format("verified in ONNX Runtime: cosine {:.6f} vs FP32 on one sample (opset {})\n", r.first_sample.cosine, r.opset);
@@ -97,6 +100,7 @@ int run_weights_only(const QuantizeModeOptions& o, const SharedQuantizeOptions& 
 }
 
 int run_dynamic(const QuantizeModeOptions& o, const SharedQuantizeOptions& s, const GlobalOptions& global) {
+  if (o.rounding == "hqq") throw UsageError("--rounding hqq applies to --weights-only (dynamic INT8 rounds its weights to nearest)");
   DynamicRequest req;
   req.model = s.model;
   req.output = s.output;
@@ -149,8 +153,10 @@ void add_quantize_mode_options(CLI::App* cmd, QuantizeModeOptions& o) {
                   "MatMulNBits accuracy_level: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 compute (default 4, ORT's fast path)")
       ->check(CLI::Range(0, 4))
       ->group(g);
-  cmd->add_option("--rounding", o.rounding, "Weight-only and static INT8: auto (GPTQ when -i gives calibration data) or nearest")
-      ->check(CLI::IsMember({"auto", "nearest"}))
+  cmd->add_option("--rounding", o.rounding,
+                  "Weight-only and static INT8: auto (GPTQ when -i gives calibration data) or nearest; weight-only also hqq (data-free, "
+                  "each group's scale and zero point fitted under an lp norm, as ORT's HQQ quantizer)")
+      ->check(CLI::IsMember({"auto", "nearest", "hqq"}))
       ->group(g);
   cmd->add_option("--gptq-rows", o.gptq_rows, "GPTQ: input rows per sample and layer used for statistics (default 256)")
       ->check(CLI::PositiveNumber)

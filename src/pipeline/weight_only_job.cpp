@@ -16,6 +16,7 @@
 #include "pipeline/sensitivity_fallback.h"
 #include "pipeline/sequential_gptq.h"
 #include "quant/gptq.h"
+#include "quant/hqq.h"
 #include "rewrite/extract_constants.h"
 #include "rewrite/fold_initializer_identities.h"
 #include "rewrite/quantize_weights_only.h"
@@ -37,8 +38,9 @@ constexpr int64_t kNewestCheckedOpset = 17;  // ONNX 1.12's checker
 // released as soon as its last quantized copy exists: on a 2 GB model the float32 weights and all their
 // quantized copies are never held at once.
 // `rounded`: values GPTQ already chose stage by stage (pipeline/sequential_gptq.h), used as they are.
+// `hqq`: HQQ instead of round-to-nearest for the weights GPTQ does not round (all of them: HQQ is data-free).
 std::map<std::string, QuantizedWeight> weight_values(Model& model, const WeightOnlyPlan& plan, const LayerHessians* stats,
-                                                     std::map<std::string, QuantizedWeight> rounded, GptqSummary& gptq) {
+                                                     std::map<std::string, QuantizedWeight> rounded, GptqSummary& gptq, HqqSummary* hqq) {
   std::map<std::string, int> pending;  // quantized decisions per tensor not yet computed
   for (const auto& d : plan.weights)
     if (d.quantized) ++pending[d.tensor];
@@ -63,7 +65,20 @@ std::map<std::string, QuantizedWeight> weight_values(Model& model, const WeightO
     }
     const Tensor w = tensor_from_proto(init);
     if (last) std::string().swap(*init.mutable_raw_data());
-    QuantizedWeight q = quantize_rtn(w, d.grid);
+    QuantizedWeight q;
+    if (hqq) {
+      HqqStats s;
+      q = quantize_hqq(w, d.grid, {}, &s);
+      const double n = static_cast<double>(w.elements());
+      hqq->rtn_mean_abs_error += s.rtn_mean_abs_error * n;  // sums over elements here, means at the end
+      hqq->hqq_mean_abs_error += s.hqq_mean_abs_error * n;
+      hqq->elements += w.elements();
+      hqq->groups += s.groups;
+      hqq->improved_groups += s.improved_groups;
+      ++hqq->weights;
+    } else {
+      q = quantize_rtn(w, d.grid);
+    }
     if (stats) {
       if (auto it = stats->by_key.find(key); it != stats->by_key.end()) {
         const GptqStats s = gptq_quantize(w.as<float>(), it->second.views, it->second.hessians, q);
@@ -118,16 +133,18 @@ GptqStageChoice choose_gptq_stages(Model& fp32, const WeightOnlyOptions& plan, c
 }  // namespace
 
 WeightOnlyQuantization quantize_weights_only(const Model& fp32, const WeightOnlyOptions& options, const std::vector<NamedTensors>& calibration,
-                                             const HessianOptions& hessian) {
-  return quantize_weights_only(fp32.clone(), options, calibration, hessian);
+                                             const HessianOptions& hessian, WeightRounding rounding) {
+  return quantize_weights_only(fp32.clone(), options, calibration, hessian, rounding);
 }
 
-WeightOnlyQuantization quantize_weights_only(Model&& fp32, const WeightOnlyOptions& options, const std::vector<NamedTensors>& calibration,
-                                             const HessianOptions& hessian) {
+WeightOnlyQuantization quantize_weights_only(Model&& fp32, const WeightOnlyOptions& options, const std::vector<NamedTensors>& given_calibration,
+                                             const HessianOptions& hessian, WeightRounding rounding) {
   WeightOnlyQuantization q;
   q.model = prepare(std::move(fp32), options, q.plan, q.passes);
   std::optional<LayerHessians> stats;
   std::map<std::string, QuantizedWeight> rounded;
+  static const std::vector<NamedTensors> kNoData;
+  const auto& calibration = rounding == WeightRounding::Auto ? given_calibration : kNoData;
   if (!calibration.empty() && hessian.stages != 1 && hessian.stages != kGptqStagesAuto) {
     SequentialGptq seq = sequential_gptq(q.model, q.plan, calibration, hessian);
     q.gptq.samples = static_cast<int64_t>(calibration.size());
@@ -152,8 +169,13 @@ WeightOnlyQuantization quantize_weights_only(Model&& fp32, const WeightOnlyOptio
     q.gptq.stages = 1;
     q.gptq.unsupported = stats->unsupported;
   }
-  const auto values = weight_values(q.model, q.plan, stats ? &*stats : nullptr, std::move(rounded), q.gptq);
-  q.rounding = calibration.empty() ? "nearest" : "gptq";
+  const bool hqq = rounding == WeightRounding::Hqq;
+  const auto values = weight_values(q.model, q.plan, stats ? &*stats : nullptr, std::move(rounded), q.gptq, hqq ? &q.hqq : nullptr);
+  if (q.hqq.elements > 0) {
+    q.hqq.rtn_mean_abs_error /= static_cast<double>(q.hqq.elements);
+    q.hqq.hqq_mean_abs_error /= static_cast<double>(q.hqq.elements);
+  }
+  q.rounding = hqq ? "hqq" : calibration.empty() ? "nearest" : "gptq";
   q.passes.push_back(QuantizeWeightsOnly(q.plan, values).run(q.model));
   q.passes.push_back(RemoveDeadNodes().run(q.model));
   // Every quantized weight must be gone in float: anything else stores it twice.
@@ -217,12 +239,13 @@ WeightOnlyResult quantize_model_weights_only(const WeightOnlyRequest& req) {
       r.stage_choice.why_not_tried = fmt::format("the model is over {} MiB: one stage only (per layer costs about 4x the time)",
                                                  req.auto_stages_max_bytes >> 20);
     }
-    q = quantize_weights_only(std::move(fp32), req.plan, calibration, h);
+    q = quantize_weights_only(std::move(fp32), req.plan, calibration, h, req.rounding);
   }
   r.plan = q.plan;
   r.passes = q.passes;
   r.rounding = q.rounding;
   r.gptq = q.gptq;
+  r.hqq = q.hqq;
   save_plan();
   if (r.plan.quantized_count() == 0) r.notes.push_back("no weight was quantized (see the plan's reasons)");
   for (const auto& u : r.gptq.unsupported) r.notes.push_back("round-to-nearest (GPTQ does not handle it): " + u);
@@ -268,6 +291,9 @@ nlohmann::json to_json(const WeightOnlyResult& r) {
                  {"compensated", r.gptq.compensated}, {"corrected_biases", r.gptq.corrected_biases}, {"columns", r.gptq.columns},
                  {"dead_columns", r.gptq.dead_columns}, {"fallback_blocks", r.gptq.fallback_blocks},
                  {"scale_units", r.gptq.scale_units}, {"rescaled_units", r.gptq.rescaled_units}, {"unsupported", r.gptq.unsupported}};
+  if (r.rounding == "hqq")
+    j["hqq"] = {{"weights", r.hqq.weights}, {"elements", r.hqq.elements}, {"groups", r.hqq.groups}, {"improved_groups", r.hqq.improved_groups},
+                {"nearest_mean_abs_error", r.hqq.rtn_mean_abs_error}, {"hqq_mean_abs_error", r.hqq.hqq_mean_abs_error}};
   if (r.rounding == "gptq") {
     const GptqStageChoice& c = r.stage_choice;
     j["gptq"]["stage_choice"] =

@@ -31,6 +31,7 @@ namespace onnxquant {
 enum class WeightRounding {
   Auto,     // GPTQ when calibration data is given, round-to-nearest otherwise
   Nearest,  // round-to-nearest even with data (the data only verifies)
+  Hqq,      // data-free: each group's scale and zero point fitted under an lp norm (quant/hqq.h)
 };
 
 struct WeightOnlyRequest {
@@ -40,9 +41,14 @@ struct WeightOnlyRequest {
   InputOptions inputs;  // calibration data for GPTQ (and the verification sample)
   WeightRounding rounding = WeightRounding::Auto;
   int64_t gptq_samples = 32;  // when -n is not given
-  HessianOptions hessian{.stages = kGptqStagesAuto};
-  // auto tries per-layer stages too only up to this model size: they cost about 4x the one-stage time
-  // (resnet50, 100 MB: one stage TIME1 s, per layer TIME0 s on 2 cores), and one stage already leaves 0.30x there.
+  HessianOptions hessian = [] {
+    HessianOptions h;
+    h.stages = kGptqStagesAuto;
+    return h;
+  }();
+  // auto tries per-layer stages too only up to this model size: they cost 4-6x the one-stage time
+  // (resnet50, 98 MiB, 2 cores: one stage 71 s, per layer 437 s), and one stage already leaves 0.30x of
+  // round-to-nearest's loss there (per layer 0.28x).
   uint64_t auto_stages_max_bytes = uint64_t{64} << 20;
   QuantizeMode mode = QuantizeMode::Write;
   std::filesystem::path plan_out;
@@ -67,19 +73,26 @@ struct GptqStageChoice {
   std::string why_not_tried;  // when auto did not try both (the model is too big for the extra passes)
 };
 
-// The rewrite alone, in memory (no ORT checks). `calibration` empty: round-to-nearest.
+struct HqqSummary {
+  int64_t weights = 0, elements = 0, groups = 0, improved_groups = 0;  // groups: scales fitted; improved: moved off min/max
+  double rtn_mean_abs_error = 0, hqq_mean_abs_error = 0;  // |w - dequantized|, over every quantized element
+};
+
+// The rewrite alone, in memory (no ORT checks). With `calibration`, GPTQ (unless `rounding` says
+// otherwise); without, round-to-nearest or HQQ.
 struct WeightOnlyQuantization {
   WeightOnlyPlan plan;
   Model model;
   std::vector<PassReport> passes;
-  std::string rounding;  // "nearest" or "gptq"
+  std::string rounding;  // "nearest", "gptq" or "hqq"
   GptqSummary gptq;
+  HqqSummary hqq;
 };
 WeightOnlyQuantization quantize_weights_only(const Model& fp32, const WeightOnlyOptions& options, const std::vector<NamedTensors>& calibration = {},
-                                             const HessianOptions& hessian = {});
+                                             const HessianOptions& hessian = {}, WeightRounding rounding = WeightRounding::Auto);
 // The same, rewriting `fp32` itself instead of a copy (for big models: one copy of the weights, not two).
 WeightOnlyQuantization quantize_weights_only(Model&& fp32, const WeightOnlyOptions& options, const std::vector<NamedTensors>& calibration = {},
-                                             const HessianOptions& hessian = {});
+                                             const HessianOptions& hessian = {}, WeightRounding rounding = WeightRounding::Auto);
 
 struct WeightOnlyResult {
   std::string model, output;
@@ -90,6 +103,7 @@ struct WeightOnlyResult {
   std::string rounding;
   GptqSummary gptq;
   GptqStageChoice stage_choice;
+  HqqSummary hqq;
   int64_t opset = 0;
   std::string checker;  // "passed" or why it was not applicable
   uint64_t input_bytes = 0, output_bytes = 0;
