@@ -8,7 +8,9 @@
 # native and as ORT's MatMulNBits (--matmul-nbits), blocks 32, 64 and 128. Every case is quantized twice
 # with default options: round-to-nearest (no data) and GPTQ in one stage (-i on the calib split, quantize's
 # default sample count, --gptq-stages 1), each timed; INT8 on the CNNs also with --gptq-stages 0 (stage by
-# stage, "staged") and with quantize's default --gptq-stages auto ("auto": which of the two it kept). Every result is checked with `onnxquant validate` against FP32 on the EVAL
+# stage, "staged") and with quantize's default --gptq-stages auto ("auto": which of the two it kept).
+# Every int4 case also data-free on ORT's HQQ grid (asymmetric): round-to-nearest ("rtn_asym") against
+# --rounding hqq ("hqq"). Every result is checked with `onnxquant validate` against FP32 on the EVAL
 # split (never used for calibration): ORT loads and runs it, cosine and SQNR over every eval sample. The
 # GPTQ/RTN ratio of 1 - cosine says how much of round-to-nearest's loss GPTQ leaves. For the transformer
 # the latency of FP32 and the quantized model is measured too, in the same validate run (1 thread,
@@ -66,6 +68,7 @@ for c in "${cases[@]}"; do
     [ -n "${MODES:-}" ] && [[ " $MODES " != *" $mode "* ]] && continue
     roundings=(rtn gptq)
     [ "$mode" = int8 ] && roundings+=(staged auto)
+    [ "$mode" != int8 ] && roundings+=(rtn_asym hqq)
     for rounding in "${roundings[@]}"; do
       echo "bench: $name $mode $rounding" >&2
       d=$OUT/$name/$mode/$rounding
@@ -74,6 +77,8 @@ for c in "${cases[@]}"; do
       [ "$rounding" = gptq ] && data=(-i "$CORPUS/$calib" --gptq-stages 1)
       [ "$rounding" = staged ] && data=(-i "$CORPUS/$calib" --gptq-stages 0)
       [ "$rounding" = auto ] && data=(-i "$CORPUS/$calib")
+      [ "$rounding" = rtn_asym ] && data=(--asymmetric)
+      [ "$rounding" = hqq ] && data=(--asymmetric --rounding hqq)
       t_q=$(seconds_of "$d/quantize.json" "$BIN" quantize "$fp32" --weights-only "${opts[@]}" "${data[@]}" -o "$d/model.onnx" --format json)
       "$BIN" validate "$fp32" "$d/model.onnx" -i "$CORPUS/$eval" --threads 1 --timed "$timed" --format json > "$d/validate.json"
       "$PY" - "$name" "$mode" "$rounding" "$d" "$t_q" "${m#*:}" > "$OUT/rows/$name.$mode.$rounding.json" <<'EOF'
@@ -110,12 +115,14 @@ for (model, mode), p in pairs.items():
     for k in ("gptq", "staged", "auto"):
         if "rtn" in p and k in p:
             p[k]["loss_ratio_vs_rtn"] = (1 - p[k]["cosine_mean"]) / max(1 - p["rtn"]["cosine_mean"], 1e-12)
+    if "rtn_asym" in p and "hqq" in p:
+        p["hqq"]["loss_ratio_vs_rtn"] = (1 - p["hqq"]["cosine_mean"]) / max(1 - p["rtn_asym"]["cosine_mean"], 1e-12)
 print(json.dumps({"onnxquant": version, "threads": 1, "timed_runs": int(runs), "rows": rows}, indent=1))
 label = {"int8": "int8 per-channel", "int4_b32": "int4 block 32", "int4_b64": "int4 block 64", "int4_b128": "int4 block 128",
          "nbits_b32": "MatMulNBits block 32", "nbits_b64": "MatMulNBits block 64", "nbits_b128": "MatMulNBits block 128"}
 err = sys.stderr
-print("| model | weights | size | RTN cosine / SQNR dB | GPTQ cosine / SQNR dB | 1−cos GPTQ/RTN | GPTQ s | stage by stage: cosine, 1−cos ratio, s | default (auto): kept, 1−cos ratio, s | latency FP32 → RTN / GPTQ ms |", file=err)
-print("|---|---|---|---|---|---|---|---|---|---|", file=err)
+print("| model | weights | size | RTN cosine / SQNR dB | GPTQ cosine / SQNR dB | 1−cos GPTQ/RTN | GPTQ s | stage by stage: cosine, 1−cos ratio, s | default (auto): kept, 1−cos ratio, s | asymmetric RTN → HQQ cosine / SQNR dB, 1−cos ratio | latency FP32 → RTN / GPTQ ms |", file=err)
+print("|---|---|---|---|---|---|---|---|---|---|---|", file=err)
 def ratio(r):
     if not r or "loss_ratio_vs_rtn" not in r:
         return "–"
@@ -135,5 +142,8 @@ for (model, mode), p in pairs.items():
         choice = (auto.get("gptq") or {}).get("stage_choice") or {}
         kept = {"per_layer": "per layer", "one_stage": "one stage"}.get(choice.get("kept"), "one stage (size)")
         au = f"{kept}, {ratio(auto)}, {auto['quantize_seconds']:.0f}"
-    print(f"| {model} | {label.get(mode, mode)} | {base['size_ratio']:.3f}× | {cell(rtn)} | {cell(gptq)} | {ratio(gptq)} | {t} | {st} | {au} | {lat} |", file=err)
+    hq = "–"
+    if p.get("rtn_asym") and p.get("hqq"):
+        hq = f"{cell(p['rtn_asym'])} → {cell(p['hqq'])}, {ratio(p['hqq'])}"
+    print(f"| {model} | {label.get(mode, mode)} | {base['size_ratio']:.3f}× | {cell(rtn)} | {cell(gptq)} | {ratio(gptq)} | {t} | {st} | {au} | {hq} | {lat} |", file=err)
 EOF

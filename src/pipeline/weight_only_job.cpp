@@ -123,7 +123,18 @@ GptqStageChoice choose_gptq_stages(Model& fp32, const WeightOnlyOptions& plan, c
   WeightOnlyQuantization one = quantize_weights_only(fp32, plan, calibration, h);
   c.one_stage_cosine = judge(one.model);
   h.stages = 0;
-  WeightOnlyQuantization per_layer = quantize_weights_only(std::move(fp32), plan, calibration, h);
+  WeightOnlyQuantization per_layer;
+  try {
+    per_layer = quantize_weights_only(std::move(fp32), plan, calibration, h);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::Internal) throw;  // a bug of ours shows, never hides behind the fallback
+    // The user asked for neither way in particular: a model the per-layer pass cannot cut into stages
+    // (its pruned sub-models fail to load or run) still gets the one-stage result, and says why.
+    c.tried = false;
+    c.why_not_tried = std::string("rounding one stage per layer failed, one stage kept: ") + e.what();
+    kept = std::move(one);
+    return c;
+  }
   c.per_layer_cosine = judge(per_layer.model);
   c.kept = c.per_layer_cosine > c.one_stage_cosine ? "per_layer" : "one_stage";
   kept = c.kept == "per_layer" ? std::move(per_layer) : std::move(one);

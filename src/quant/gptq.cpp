@@ -11,21 +11,29 @@
 
 namespace onnxquant {
 
-BlockHessian::BlockHessian(int64_t dim, int64_t block) : dim_(dim), block_(std::max<int64_t>(1, std::min(block, dim))) {
+BlockDiagonalLayout::BlockDiagonalLayout(int64_t d, int64_t b) : dim(d), block(std::max<int64_t>(1, std::min(b, d))) {}
+
+size_t BlockDiagonalLayout::size() const {
   size_t total = 0;
-  for (int64_t start = 0; start < dim_; start += block_) {
-    const auto b = static_cast<size_t>(std::min(block_, dim_ - start));
+  for (int64_t start = 0; start < dim; start += block) {
+    const auto b = static_cast<size_t>(std::min(block, dim - start));
     total += b * b;
   }
-  h_.assign(total, 0.0);
+  return total;
 }
 
-size_t BlockHessian::offset(int64_t i, int64_t j) const {
-  const int64_t blk = i / block_;
-  const auto full = static_cast<size_t>(block_ * block_);
-  const int64_t b = std::min(block_, dim_ - blk * block_);
-  return static_cast<size_t>(blk) * full + static_cast<size_t>((i - blk * block_) * b + (j - blk * block_));
+size_t BlockDiagonalLayout::offset(int64_t i, int64_t j) const {
+  const int64_t blk = i / block;
+  const auto full = static_cast<size_t>(block * block);
+  const int64_t b = std::min(block, dim - blk * block);
+  return static_cast<size_t>(blk) * full + static_cast<size_t>((i - blk * block) * b + (j - blk * block));
 }
+
+BlockHessian::BlockHessian(int64_t dim, int64_t block) : dim_(dim), block_(BlockDiagonalLayout(dim, block).block) {
+  h_.assign(BlockDiagonalLayout(dim_, block_).size(), 0.0);
+}
+
+size_t BlockHessian::offset(int64_t i, int64_t j) const { return BlockDiagonalLayout(dim_, block_).offset(i, j); }
 
 void BlockHessian::add_row(std::span<const float> x) {
   if (static_cast<int64_t>(x.size()) != dim_) throw InternalError(fmt::format("Hessian row of {} values for {} inputs", x.size(), dim_));

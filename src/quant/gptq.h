@@ -30,6 +30,16 @@ namespace onnxquant {
 
 inline constexpr int64_t kDefaultGptqBlock = 512;
 
+// The diagonal blocks of a dim x dim matrix, `block` wide (the last one narrower), stored one after the
+// other, each square and row-major: the layout of BlockHessian and of quant/gptq_target.h's cross moment.
+struct BlockDiagonalLayout {
+  BlockDiagonalLayout(int64_t dim, int64_t block);  // block is clamped to [1, dim]
+  int64_t dim, block;
+  size_t size() const;  // values stored
+  bool same_block(int64_t i, int64_t j) const { return i / block == j / block; }
+  size_t offset(int64_t i, int64_t j) const;  // of entry (i, j), both in one block
+};
+
 // Diagonal blocks of X^T X for `dim` inputs, accumulated from rows of calibration inputs.
 class BlockHessian {
  public:

@@ -10,21 +10,11 @@
 
 namespace onnxquant {
 
-BlockCrossMoment::BlockCrossMoment(int64_t dim, int64_t block) : dim_(dim), block_(std::max<int64_t>(1, std::min(block, dim))) {
-  size_t total = 0;
-  for (int64_t start = 0; start < dim_; start += block_) {
-    const auto b = static_cast<size_t>(std::min(block_, dim_ - start));
-    total += b * b;
-  }
-  c_.assign(total, 0.0);
+BlockCrossMoment::BlockCrossMoment(int64_t dim, int64_t block) : dim_(dim), block_(BlockDiagonalLayout(dim, block).block) {
+  c_.assign(BlockDiagonalLayout(dim_, block_).size(), 0.0);
 }
 
-size_t BlockCrossMoment::offset(int64_t i, int64_t j) const {
-  const int64_t blk = i / block_;
-  const auto full = static_cast<size_t>(block_ * block_);
-  const int64_t b = std::min(block_, dim_ - blk * block_);
-  return static_cast<size_t>(blk) * full + static_cast<size_t>((i - blk * block_) * b + (j - blk * block_));
-}
+size_t BlockCrossMoment::offset(int64_t i, int64_t j) const { return BlockDiagonalLayout(dim_, block_).offset(i, j); }
 
 double BlockCrossMoment::at(int64_t i, int64_t j) const {
   if (i / block_ != j / block_) return 0.0;

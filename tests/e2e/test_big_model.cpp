@@ -83,7 +83,7 @@ Measured run_cli_measured(const std::vector<std::string>& args, const fs::path& 
     ::execv(ONNXQ_CLI_PATH, argv.data());
     return 127;
   });
-  m.err = test::slurp(err);
+  m.err = test::file_bytes(err);
   return m;
 }
 

@@ -52,7 +52,7 @@ std::string run_chromium(const std::string& browser, const fs::path& profile, co
                           " --no-first-run --disable-sync --enable-logging=stderr --v=0 --user-data-dir=" +
                           profile.string() + " --window-size=1200,2000 " + action + " file://" + page.string() + " >" + log.string() + " 2>&1";
   std::system(cmd.c_str());
-  return test::slurp(log);
+  return test::file_bytes(log);
 }
 
 // Console lines Chromium logs for page errors: uncaught exceptions and rejected markup/attributes.
@@ -81,7 +81,7 @@ TEST(HtmlReport, PageIsSelfContainedAndRendersInChromium) {
                          " -n 3 --timed 8 --per-layer --report " + page.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(fs::exists(page));
-  const std::string html = test::slurp(page);
+  const std::string html = test::file_bytes(page);
   for (const char* must : {"<!DOCTYPE html>", "id=\"verdict\"", "<svg", "Per-layer error", "Latency", "Fusion report", "onnxquant validate",
                            "--per-layer", "stem&lt;&amp;&gt;"})
     EXPECT_NE(html.find(must), std::string::npos) << must;
@@ -110,7 +110,7 @@ TEST(HtmlReport, FailedRunLeavesAnExistingReportUntouched) {
   write_file_atomically(page, std::string_view("previous report"));
   auto r = test::run_cli("validate " + (dir / "ref.onnx").string() + " " + (dir / "missing.onnx").string() + " --report " + page.string());
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_EQ(test::slurp(page), "previous report");
+  EXPECT_EQ(test::file_bytes(page), "previous report");
 }
 
 TEST(HtmlReport, EscapesEverythingTakenFromTheModel) {

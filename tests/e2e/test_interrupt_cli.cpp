@@ -69,7 +69,7 @@ class Child {
     }
     return WIFEXITED(*status_) ? WEXITSTATUS(*status_) : -WTERMSIG(*status_);
   }
-  std::string stderr_text() const { return test::slurp(log_); }
+  std::string stderr_text() const { return test::file_bytes(log_); }
 
  private:
   pid_t pid_ = -1;
@@ -107,7 +107,7 @@ struct Scene {
     fs::create_directories(logs);
     fs::create_directories(data);
     write_slow_model(model);
-    model_bytes = test::slurp(model);
+    model_bytes = test::file_bytes(model);
     std::ofstream(output) << "previous output";
     write_npy(data / "x.npy", test::random_float_tensor({4, 1792}, 11));  // 4 calibration samples
   }
@@ -125,8 +125,8 @@ struct Scene {
   }
   void expect_nothing_changed() const {
     EXPECT_EQ(names_in(work), (std::vector<std::string>{"model.onnx", output.filename().string()}));
-    EXPECT_EQ(test::slurp(output), "previous output");
-    EXPECT_TRUE(test::slurp(model) == model_bytes) << "input model changed";
+    EXPECT_EQ(test::file_bytes(output), "previous output");
+    EXPECT_TRUE(test::file_bytes(model) == model_bytes) << "input model changed";
     // Our temporary folders are "onnxquant-*". ORT 1.30's npm build writes ".ses" and "mat-debug-PID.log"
     // to TMPDIR on every run, interrupted or not: not ours, not output.
     for (const auto& name : names_in(tmp)) EXPECT_NE(name.rfind("onnxquant", 0), 0u) << "left in TMPDIR: " << name;

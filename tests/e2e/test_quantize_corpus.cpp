@@ -180,7 +180,7 @@ TEST(QuantizeCorpus, ReportPageForTheModelJustMade) {
                          (dir / "q.onnx").string() + " --report " + (dir / "q.html").string() + " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out).at("report"), (dir / "q.html").string());
-  const std::string page = test::slurp(dir / "q.html");
+  const std::string page = test::file_bytes(dir / "q.html");
   EXPECT_NE(page.find("<svg"), std::string::npos);
   EXPECT_NE(page.find("onnxquant quantize"), std::string::npos);  // the exact command is on the page
   EXPECT_EQ(page.find("<script src"), std::string::npos);          // self-contained

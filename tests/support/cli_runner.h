@@ -10,19 +10,14 @@
 #include <sstream>
 #include <string>
 
+#include "support/file_bytes.h"
+
 namespace onnxquant::test {
 
 struct CliResult {
   int exit_code = -1;
   std::string out, err;
 };
-
-inline std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 inline CliResult run_cli(const std::string& args) {
   static std::mt19937_64 rng{std::random_device{}()};
@@ -33,8 +28,8 @@ inline CliResult run_cli(const std::string& args) {
   const int status = std::system(cmd.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
+  r.out = file_bytes(out);
+  r.err = file_bytes(err);
   std::filesystem::remove(out);
   std::filesystem::remove(err);
   return r;

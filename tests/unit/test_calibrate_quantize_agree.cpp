@@ -8,21 +8,11 @@
 #include "io/npy.h"
 #include "pipeline/calibrate_job.h"
 #include "pipeline/quantize_job.h"
+#include "support/file_bytes.h"
 #include "support/graph_builder.h"
 #include "support/temp_dir.h"
 
 using namespace onnxquant;
-
-namespace {
-
-std::string bytes_of(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-}  // namespace
 
 TEST(CalibrateQuantizeAgree, DefaultMethodsGiveTheSameModel) {
   EXPECT_EQ(CalibrateRequest{}.range.method, QuantizeRequest{}.range.method);
@@ -66,7 +56,7 @@ TEST(CalibrateQuantizeAgree, DefaultMethodsGiveTheSameModel) {
   ASSERT_TRUE(a.written && f.written);
   EXPECT_GT(a.plan.quantized_node_count(), 0);
   EXPECT_EQ(a.rounding, f.rounding);  // both have the data for GPTQ
-  EXPECT_EQ(bytes_of(dir / "direct.onnx"), bytes_of(dir / "via_file.onnx"));
+  EXPECT_EQ(test::file_bytes(dir / "direct.onnx"), test::file_bytes(dir / "via_file.onnx"));
 
   // With minmax ranges the model differs: the test can tell the methods apart.
   cal.range.method = RangeMethod::MinMax;
@@ -75,5 +65,5 @@ TEST(CalibrateQuantizeAgree, DefaultMethodsGiveTheSameModel) {
   via_file.ranges_file = dir / "minmax.json";
   via_file.output = dir / "minmax.onnx";
   quantize_model(via_file);
-  EXPECT_NE(bytes_of(dir / "direct.onnx"), bytes_of(dir / "minmax.onnx"));
+  EXPECT_NE(test::file_bytes(dir / "direct.onnx"), test::file_bytes(dir / "minmax.onnx"));
 }

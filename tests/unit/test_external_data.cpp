@@ -12,6 +12,7 @@
 #include "core/errors.h"
 #include "exec/executor.h"
 #include "ir/model.h"
+#include "support/file_bytes.h"
 #include "support/graph_builder.h"
 #include "support/temp_dir.h"
 
@@ -22,13 +23,6 @@ namespace fs = std::filesystem;
 namespace {
 
 void write_bytes(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // y = ((x @ w_big) + b_small) @ w_odd: a tensor of 5 MiB (more than one 4 MiB copy piece), one under the
 // 1 KiB external threshold, one whose size is not a multiple of the page, and a Constant node's tensor.
 Model mixed_model() {
@@ -118,13 +112,13 @@ TEST(ExternalData, StreamedSaveWritesExactlyTheBytesOfTheEagerSave) {
   load_deferred(dir / "m.onnx").save(dir / "streamed" / "out.onnx");  // deferred tensors: external data always
   for (const char* name : {"out.onnx", "out.onnx.data"}) {
     SCOPED_TRACE(name);
-    const std::string a = read_bytes(dir / "eager" / name), b = read_bytes(dir / "streamed" / name);
+    const std::string a = test::file_bytes(dir / "eager" / name), b = test::file_bytes(dir / "streamed" / name);
     EXPECT_GT(a.size(), 0u);
     EXPECT_TRUE(a == b) << a.size() << " vs " << b.size() << " bytes";
   }
   // Over a model that was itself written by the streamed save, once more: nothing drifts.
   load_deferred(dir / "streamed" / "out.onnx").save(dir / "again.onnx");
-  EXPECT_EQ(read_bytes(dir / "again.onnx.data"), read_bytes(dir / "eager" / "out.onnx.data"));
+  EXPECT_EQ(test::file_bytes(dir / "again.onnx.data"), test::file_bytes(dir / "eager" / "out.onnx.data"));
 }
 
 TEST(ExternalData, SessionsOfDeferredModelsComputeWhatTheEagerModelComputes) {

@@ -7,18 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/file_bytes.h"
 #include "targets.h"
 
 namespace fs = std::filesystem;
-
-namespace {
-std::string file_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-}  // namespace
 
 TEST(FuzzRegressions, EveryKeptInputIsHandled) {
   int replayed = 0;
@@ -28,7 +20,7 @@ TEST(FuzzRegressions, EveryKeptInputIsHandled) {
       if (!fs::is_directory(dir)) continue;
       for (const auto& entry : fs::directory_iterator(dir)) {
         SCOPED_TRACE(entry.path().string());
-        const std::string bytes = file_bytes(entry.path());
+        const std::string bytes = onnxquant::test::file_bytes(entry.path());
         EXPECT_NO_THROW(target.run(bytes));
         ++replayed;
       }

@@ -159,7 +159,7 @@ const std::string kCentral("PK\x01\x02", 4), kLocal("PK\x03\x04", 4), kEnd("PK\x
 
 class NpzFiles : public onnxquant::test::FileFixture {
  protected:
-  std::string slurp(const fs::path& p) {
+  std::string file_bytes(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), {}};
   }
@@ -250,21 +250,21 @@ TEST_F(NpzFiles, WritesStoredNpyMembers) {
   }
   write_npz(p, {});
   EXPECT_TRUE(read_npz(p).empty());
-  EXPECT_EQ(slurp(p).size(), 22u);  // just the end record
+  EXPECT_EQ(file_bytes(p).size(), 22u);  // just the end record
 }
 
 TEST_F(NpzFiles, WriteIsAtomicAndRejectsBadArrays) {
   const fs::path p = put("keep.npz", "original");
   expect_data_error([&] { write_npz(p, {{"w", Tensor(DType::BFloat16, {2})}}); }, {p.string(), "'w'", "bfloat16"});
   expect_data_error([&] { write_npz(p, {{"", Tensor(DType::Float32, {2})}}); }, {p.string(), "empty name"});
-  EXPECT_EQ(slurp(p), "original");
+  EXPECT_EQ(file_bytes(p), "original");
   EXPECT_THROW(write_npz(dir_ / "no" / "x.npz", {}), IoError);
 }
 
 TEST_F(NpzFiles, Zip64RecordsRoundTrip) {
   const std::string a = npy_bytes(patterned(DType::Int32, {3})), b = npy_bytes(patterned(DType::UInt8, {5}));
   const fs::path p = zip_of("z64.npz", {{"a.npy", a}, {"b.npy", b}}, {zip::Zip64::Always});
-  const std::string bytes = slurp(p);
+  const std::string bytes = file_bytes(p);
   EXPECT_NE(bytes.find(std::string("PK\x06\x06", 4)), std::string::npos);  // zip64 end record
   EXPECT_NE(bytes.find(std::string("PK\x06\x07", 4)), std::string::npos);  // and its locator
   const zip::Reader z(p);

@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "ir/model.h"
+#include "support/file_bytes.h"
 #include "support/graph_builder.h"
 #include "support/temp_dir.h"
 
@@ -17,12 +18,6 @@ using namespace onnxquant;
 namespace fs = std::filesystem;
 
 namespace {
-std::string contents(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 int entries(const fs::path& dir) {
   int n = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++n;
@@ -43,8 +38,8 @@ TEST(PendingFiles, AFailureBeforeCommitLeavesEveryTargetAsItWas) {
                  }),
                  IoError);
   }
-  EXPECT_EQ(contents(dir / "a"), "old a");
-  EXPECT_EQ(contents(dir / "b"), "old b");
+  EXPECT_EQ(test::file_bytes(dir / "a"), "old a");
+  EXPECT_EQ(test::file_bytes(dir / "b"), "old b");
   EXPECT_EQ(entries(dir.path()), 2) << "temp files left behind";
 }
 
@@ -55,8 +50,8 @@ TEST(PendingFiles, CommitPublishesAll) {
   files.add(dir / "b", std::string_view("new b"));
   EXPECT_FALSE(fs::exists(dir / "a"));
   files.commit();
-  EXPECT_EQ(contents(dir / "a"), "new a");
-  EXPECT_EQ(contents(dir / "b"), "new b");
+  EXPECT_EQ(test::file_bytes(dir / "a"), "new a");
+  EXPECT_EQ(test::file_bytes(dir / "b"), "new b");
   EXPECT_EQ(entries(dir.path()), 2);
 }
 

@@ -19,6 +19,7 @@
 #include "rewrite/quantize_weights_only.h"
 #include "rewrite/upgrade_opset_past_converter.h"
 #include "io/npy.h"
+#include "support/file_bytes.h"
 #include "support/graph_builder.h"
 #include "support/temp_dir.h"
 
@@ -363,15 +364,6 @@ TEST(WeightOnly, StageByStageGptqCorrectsTheErrorOfEarlierLayers) {
 // `--gptq-stages auto` (the request's default): on a small model both ways are rounded, each judged
 // against FP32 on the calibration samples, and the closer one is written; above the size limit only one
 // stage runs, and the result says why. A given stage count is used as it is.
-namespace {
-std::string bytes_of(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-}  // namespace
-
 TEST(WeightOnly, AutoStagesKeepsTheRoundingCloserToFp32OnTheCalibrationSamples) {
   test::TempDir dir;
   mlp().save(dir / "mlp.onnx");
@@ -399,7 +391,7 @@ TEST(WeightOnly, AutoStagesKeepsTheRoundingCloserToFp32OnTheCalibrationSamples) 
   const WeightOnlyResult f = quantize_model_weights_only(r);
   EXPECT_FALSE(f.stage_choice.tried);
   EXPECT_TRUE(f.stage_choice.why_not_tried.empty());
-  EXPECT_EQ(bytes_of(dir / "auto.onnx"), bytes_of(dir / "fixed.onnx"));
+  EXPECT_EQ(test::file_bytes(dir / "auto.onnx"), test::file_bytes(dir / "fixed.onnx"));
 
   r.hessian.stages = kGptqStagesAuto;
   r.auto_stages_max_bytes = 1024;  // the MLP is bigger than that
