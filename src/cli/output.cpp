@@ -31,6 +31,10 @@ static std::string one_decimal(double v, const char* unit) {
   return buf;
 }
 
+std::string verification_sample_text(bool has_data) {
+  return has_data ? "one sample of the data" : "one synthetic sample (a smoke test; `validate` on real data measures fidelity)";
+}
+
 std::string human_bytes(uint64_t bytes) {
   if (bytes < 1024) return std::to_string(bytes) + " B";
   static const char* units[] = {" KiB", " MiB", " GiB", " TiB", " PiB"};

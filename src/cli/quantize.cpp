@@ -140,8 +140,8 @@ void add_quantize_command(CLI::App& app, const GlobalOptions& global, CommandBod
         std::cout << t.render();
       }
       const auto conv = r.fusion.by_op.find("Conv");
-      std::cout << fmt::format("verified in ONNX Runtime {}: cosine {:.6f} vs FP32 on one sample; {} integer kernels", r.fusion.runtime_version,
-                               r.first_sample.cosine, r.fusion.integer_kernel_total);
+      std::cout << fmt::format("verified in ONNX Runtime {}: cosine {:.6f} vs FP32 on {}; {} integer kernels", r.fusion.runtime_version,
+                               r.first_sample.cosine, verification_sample_text(!req->inputs.files.empty()), r.fusion.integer_kernel_total);
       if (conv != r.fusion.by_op.end()) std::cout << fmt::format(" ({} of {} quantized Convs fused)", conv->second.fused, conv->second.quantized);
       std::cout << fmt::format("\n  wrote {} ({} -> {})\n", r.output, human_bytes(r.input_bytes), human_bytes(r.output_bytes));
       if (!r.report.empty()) std::cout << fmt::format("  report {}\n", r.report);

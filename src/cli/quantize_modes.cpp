@@ -93,7 +93,8 @@ int run_weights_only(const QuantizeModeOptions& o, const SharedQuantizeOptions& 
   }
   for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
   std::cout << fmt::format("  checker   {}\n", r.checker);
-  std::cout << fmt::format("verified in ONNX Runtime: cosine {:.6f} vs FP32 on one sample (opset {})\n", r.first_sample.cosine, r.opset);
+  std::cout << fmt::format("verified in ONNX Runtime: cosine {:.6f} vs FP32 on {} (opset {})\n", r.first_sample.cosine,
+                           verification_sample_text(!s.inputs.files.empty()), r.opset);
   std::cout << fmt::format("  wrote {} ({} -> {}, {})\n", r.output, human_bytes(r.input_bytes), human_bytes(r.output_bytes),
                            ratio_text(static_cast<double>(r.output_bytes) / r.input_bytes));
   return 0;
@@ -127,8 +128,8 @@ int run_dynamic(const QuantizeModeOptions& o, const SharedQuantizeOptions& s, co
   if (!r.plan_out.empty()) std::cout << fmt::format("  plan written to {}\n", r.plan_out);
   if (!r.written) return 0;
   for (const auto& n : r.notes) std::cout << "  note: " << n << "\n";
-  std::cout << fmt::format("verified in ONNX Runtime {}: cosine {:.6f} vs FP32 on one sample; {} DynamicQuantizeMatMul kernels\n", r.runtime_version,
-                           r.first_sample.cosine, r.fused);
+  std::cout << fmt::format("verified in ONNX Runtime {}: cosine {:.6f} vs FP32 on {}; {} DynamicQuantizeMatMul kernels\n", r.runtime_version,
+                           r.first_sample.cosine, verification_sample_text(!s.inputs.files.empty()), r.fused);
   std::cout << fmt::format("  wrote {} ({} -> {}, {})\n", r.output, human_bytes(r.input_bytes), human_bytes(r.output_bytes),
                            ratio_text(static_cast<double>(r.output_bytes) / r.input_bytes));
   return 0;
