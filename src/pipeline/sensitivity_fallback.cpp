@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "analysis/compare.h"
 #include "exec/latency.h"
@@ -80,9 +81,15 @@ FallbackResult fall_back_to_target(const Model& fp32, const std::map<std::string
     r.reached = true;
     return r;
   }
+  // The model with the current exclusions (built by the last step anyway) and its cosine on the measure
+  // samples, judged once per exclusion set rather than once per gains() call.
+  Model last_step;
+  const Model* current = &all.model;
+  std::optional<double> current_cosine;
   // Leave-one-out sensitivity on the measure samples, given the nodes already returned to FP32.
   auto gains = [&](std::vector<Candidate>& pool) {
-    const double base = measure_judge.cosine(quantize_static(fp32, ranges, with_excluded(plan, r.excluded), options.rounded).model, exec);
+    if (!current_cosine) current_cosine = measure_judge.cosine(*current, exec);
+    const double base = *current_cosine;
     for (auto& c : pool) {
       std::vector<std::string> trial = r.excluded;
       trial.push_back(c.node);
@@ -114,8 +121,10 @@ FallbackResult fall_back_to_target(const Model& fp32, const std::map<std::string
     const Candidate c = ranked.front();
     ranked.erase(ranked.begin());
     r.excluded.push_back(c.node);
-    const Model m = quantize_static(fp32, ranges, with_excluded(plan, r.excluded), options.rounded).model;
-    r.steps.push_back({c.node, c.op_type, c.sensitivity, held_out_judge.cosine(m, exec), latency(m)});
+    last_step = quantize_static(fp32, ranges, with_excluded(plan, r.excluded), options.rounded).model;
+    current = &last_step;
+    current_cosine.reset();
+    r.steps.push_back({c.node, c.op_type, c.sensitivity, held_out_judge.cosine(last_step, exec), latency(last_step)});
     if (r.steps.back().cosine >= options.target_cosine) {
       r.reached = true;
       break;
