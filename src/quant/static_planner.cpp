@@ -63,6 +63,7 @@ class Planner {
     plan_.activation_type = target_name(opt.activations);
     plan_.weight_granularity = opt.weights == Granularity::PerChannel ? "per_channel" : "per_tensor";
     choose_weight_grid();
+    share_concat_grids();
   }
 
   QuantPlan run() {
@@ -281,6 +282,47 @@ class Planner {
   // The Q dtype's full grid, as ORT's Relu/ClipQuantFusion read it from the zero point's type.
   std::pair<int32_t, int32_t> q_grid() const {
     return opt_.activations == QuantTarget::UInt8Asymmetric ? std::pair{0, 255} : std::pair{-128, 127};
+  }
+
+  // ORT's QLinearConcat copies an input that is on the output's grid and requantizes any other one element
+  // by element through a lookup table (contrib_ops/cpu/quantization/qlinear_concat.cc). So a Concat whose
+  // inputs nothing else reads gets one grid for all of them: the union of their calibrated ranges, on
+  // every input (the producers write straight onto it, for free) and on the output. Measured on
+  // squeezenet1_1 (8 fire-module Concats): ours was 0.94x the speed of ORT's own quantized model, whose
+  // Concat output range happens to equal its larger input's (one copy, one requantization per Concat).
+  // Accuracy: the input with the smaller range is rounded once onto the wider grid, where a separate grid
+  // rounded it twice (its own, then the output's). Only for uint8 activations, and only where the
+  // union keeps a folded Relu/Clip in front foldable (Relu: the union stays >= 0; Clip: inside its
+  // bounds); int8 symmetric activations give non-negative tensors their own grid (fold_params).
+  void share_concat_grids() {
+    if (opt_.activations != QuantTarget::UInt8Asymmetric) return;
+    for (int i = 0; i < g_.node_count(); ++i) {
+      const auto& n = node(i);
+      if (n.op_type() != "Concat" || !n.domain().empty() || n.output_size() != 1 || !ranges_.count(n.output(0))) continue;
+      Range u{std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+      bool shareable = n.input_size() > 1;
+      for (const auto& in : n.input()) {
+        const auto r = ranges_.find(in);
+        shareable = shareable && !in.empty() && r != ranges_.end() && !stored(in) && !g_.is_graph_output(in) && g_.consumers(in).size() == 1;
+        if (!shareable) break;
+        u.min = std::min(u.min, r->second.min);
+        u.max = std::max(u.max, r->second.max);
+      }
+      for (int k = 0; shareable && k < n.input_size(); ++k) {
+        const int p = g_.producer(n.input(k));
+        if (p < 0) continue;
+        const auto& prod = node(p);
+        if (prod.op_type() == "Relu") shareable = u.min >= 0;
+        if (prod.op_type() == "Clip") {
+          const auto b = clip_bounds(prod);
+          shareable = b && u.min >= b->first && u.max <= b->second;
+        }
+      }
+      if (!shareable) continue;
+      const ActParams grid = fixed_params(u);
+      for (const auto& in : n.input()) overrides_[in] = grid;
+      overrides_[n.output(0)] = grid;
+    }
   }
 
   // Clip bounds from inputs 1/2 (opset >= 11) or attributes (older); nullopt when not constant.

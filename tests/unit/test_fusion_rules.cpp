@@ -184,6 +184,44 @@ TEST(FusionRules, DataMovementOpsRunOnUint8) {
   EXPECT_GT(r.cosine, 0.99);
 }
 
+// A squeezenet fire module: two convolutions with Relu, concatenated. Inputs read only by the Concat share
+// one grid with its output (the union of their ranges), so ORT's QLinearConcat copies instead of
+// requantizing; an input whose range would break its Relu fold (the other branch is negative) does not.
+Sandwich fire_module(bool second_branch_relu) {
+  return conv_sandwich([&](GraphBuilder& b) {
+    b.initializer("W_e1", random_float_tensor({kC / 2, kC, 1, 1}, 11, -0.5f, 0.5f));
+    b.initializer("W_e3", random_float_tensor({kC / 2, kC, 3, 3}, 12, -0.2f, 0.2f));
+    b.node("Conv", {"a", "W_e1"}, {"c1"}, "expand1x1");
+    b.node("Relu", {"c1"}, {"e1"}, "relu1");
+    GraphBuilder::attr_ints(b.node("Conv", {"a", "W_e3"}, {second_branch_relu ? "c3" : "e3"}, "expand3x3"), "pads", {1, 1, 1, 1});
+    if (second_branch_relu) b.node("Relu", {"c3"}, {"e3"}, "relu3");
+    GraphBuilder::attr_int(b.node("Concat", {"e1", "e3"}, {"b"}, "concat"), "axis", 1);
+  });
+}
+
+TEST(FusionRules, ConcatInputsShareTheOutputGrid) {
+  const Quantized r = quantize_and_optimize(fire_module(true));
+  const auto ranges = minmax_ranges(fire_module(true).model, fire_module(true).samples);
+  ASSERT_NE(ranges.at("e1").max, ranges.at("e3").max);  // different ranges, one grid
+  const auto out = r.q.plan.activation("b");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(r.q.plan.activation("e1")->scales, out->scales);
+  EXPECT_EQ(r.q.plan.activation("e3")->scales, out->scales);
+  EXPECT_EQ(r.q.plan.activation("e1")->zero_points, out->zero_points);
+  EXPECT_DOUBLE_EQ(out->scales[0], std::max(ranges.at("e1").max, ranges.at("e3").max) / 255);  // the union
+  EXPECT_EQ(out->zero_points[0], 0);  // still foldable Relus
+  EXPECT_EQ(count_ops(r.optimized, "QLinearConcat"), 1);
+  EXPECT_EQ(count_ops(r.optimized, "QLinearConv"), 4);
+  EXPECT_EQ(count_ops(r.optimized, "Relu"), 0);
+  EXPECT_GT(r.cosine, 0.99);
+
+  const Quantized mixed = quantize_and_optimize(fire_module(false));
+  EXPECT_NE(mixed.q.plan.activation("e1")->scales, mixed.q.plan.activation("b")->scales);
+  EXPECT_EQ(count_ops(mixed.optimized, "QLinearConv"), 4);
+  EXPECT_EQ(count_ops(mixed.optimized, "Relu"), 0);  // relu1 still folds into expand1x1
+  EXPECT_EQ(count_ops(mixed.optimized, "QLinearConcat"), 1);
+}
+
 TEST(FusionRules, GatherRunsOnUint8) {
   const Sandwich s = conv_sandwich([](GraphBuilder& b) {
     b.initializer_i64("idx", {7, 6, 5, 4, 3, 2, 1, 0}, {8});
