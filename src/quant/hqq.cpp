@@ -11,8 +11,10 @@ namespace onnxquant {
 namespace {
 
 // The lp proximal step: the part of an error that is worth keeping as an outlier (0 for small errors).
-double shrink(double x, double beta, double p) {
+// `cut` = (1/beta)^(1/(2-p)): below it (less a margin for the 1e-8) the result is 0 without a pow().
+double shrink(double x, double beta, double p, double cut) {
   const double a = std::fabs(x);
+  if (a < cut * (1 - 1e-6)) return 0.0;
   const double kept = a - std::pow(a + 1e-8, p - 1) / beta;
   return kept > 0 ? std::copysign(kept, x) : 0.0;
 }
@@ -41,13 +43,14 @@ QuantizedWeight quantize_hqq(const Tensor& weight, const WeightGrid& grid, const
   double beta = o.beta;
   for (int it = 0; it < o.iterations; ++it) {
     std::fill(sums.begin(), sums.end(), GroupSums{});
+    const double cut = std::pow(1.0 / beta, 1.0 / (2.0 - o.lp_norm));
     for (size_t i = 0; i < w.size(); ++i) {
       const auto g = static_cast<size_t>(groups.group_of(static_cast<int64_t>(i)));
       if (!active[g] || !std::isfinite(w[i])) continue;
       const double x = w[i], s = scale[g], z = zero[g];
       const double qi = std::clamp(std::nearbyint(x / s + z), qmin, qmax);
       const double r = (qi - z) * s;
-      const double t = x - shrink(x - r, beta, o.lp_norm);
+      const double t = x - shrink(x - r, beta, o.lp_norm, cut);
       GroupSums& a = sums[g];
       a.n += 1, a.q += qi, a.t += t, a.qq += qi * qi, a.qt += qi * t, a.sq_error += (x - r) * (x - r);
     }
