@@ -54,7 +54,7 @@ void BlockHessian::add_row(std::span<const float> x) {
 void BlockHessian::add_rows(std::span<const float> rows, int64_t count) {
   if (static_cast<int64_t>(rows.size()) != count * dim_)
     throw InternalError(fmt::format("Hessian batch of {} values for {} rows of {} inputs", rows.size(), count, dim_));
-  constexpr int64_t kBatch = 64, kLanes = 8;
+  constexpr int64_t kBatch = kMomentBatch;
   std::vector<float> xt(static_cast<size_t>(dim_ * kBatch));  // transposed batch: input i's values contiguous
   std::vector<char> live(static_cast<size_t>(dim_));
   for (int64_t r0 = 0; r0 < count; r0 += kBatch) {
@@ -74,15 +74,7 @@ void BlockHessian::add_rows(std::span<const float> rows, int64_t count) {
         if (!live[start + i]) continue;
         const float* xi = xt.data() + (start + i) * kBatch;
         double* row = blk + i * b;
-        for (int64_t j = i; j < b; ++j) {
-          const float* xj = xt.data() + (start + j) * kBatch;
-          float acc[kLanes] = {};  // independent lanes: the compiler vectorizes this without reassociating
-          for (int64_t r = 0; r < kBatch; r += kLanes)
-            for (int64_t l = 0; l < kLanes; ++l) acc[l] += xi[r + l] * xj[r + l];
-          double sum = 0.0;
-          for (float a : acc) sum += a;
-          row[j] += sum;
-        }
+        for (int64_t j = i; j < b; ++j) row[j] += batch_dot(xi, xt.data() + (start + j) * kBatch);
       }
     }
     rows_ += m;

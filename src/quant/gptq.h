@@ -40,6 +40,20 @@ struct BlockDiagonalLayout {
   size_t offset(int64_t i, int64_t j) const;  // of entry (i, j), both in one block
 };
 
+// Both statistics are summed over batches of rows transposed so that one input's values are contiguous.
+inline constexpr int64_t kMomentBatch = 64;
+// The dot product of two inputs' values over one such batch, in float with independent lanes (the
+// compiler vectorizes it without reassociating), summed in double.
+inline double batch_dot(const float* a, const float* b) {
+  constexpr int64_t kLanes = 8;
+  float acc[kLanes] = {};
+  for (int64_t r = 0; r < kMomentBatch; r += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) acc[l] += a[r + l] * b[r + l];
+  double sum = 0.0;
+  for (float x : acc) sum += x;
+  return sum;
+}
+
 // Diagonal blocks of X^T X for `dim` inputs, accumulated from rows of calibration inputs.
 class BlockHessian {
  public:

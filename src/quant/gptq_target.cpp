@@ -26,7 +26,7 @@ void BlockCrossMoment::add_rows(std::span<const float> q_rows, std::span<const f
     throw InternalError(fmt::format("cross moment batch of {} and {} values for {} rows of {} inputs", q_rows.size(), r_rows.size(), count, dim_));
   // The same batching as BlockHessian::add_rows: each input's values of a batch contiguous, summed in
   // independent float lanes, accumulated in double.
-  constexpr int64_t kBatch = 64, kLanes = 8;
+  constexpr int64_t kBatch = kMomentBatch;
   std::vector<float> qt(static_cast<size_t>(dim_ * kBatch)), rt(static_cast<size_t>(dim_ * kBatch));
   for (int64_t r0 = 0; r0 < count; r0 += kBatch) {
     const int64_t m = std::min(kBatch, count - r0);
@@ -43,15 +43,7 @@ void BlockCrossMoment::add_rows(std::span<const float> q_rows, std::span<const f
       for (int64_t i = 0; i < b; ++i) {
         const float* xi = qt.data() + (start + i) * kBatch;
         double* row = blk + i * b;
-        for (int64_t j = 0; j < b; ++j) {
-          const float* xj = rt.data() + (start + j) * kBatch;
-          float acc[kLanes] = {};
-          for (int64_t r = 0; r < kBatch; r += kLanes)
-            for (int64_t l = 0; l < kLanes; ++l) acc[l] += xi[r + l] * xj[r + l];
-          double sum = 0.0;
-          for (float a : acc) sum += a;
-          row[j] += sum;
-        }
+        for (int64_t j = 0; j < b; ++j) row[j] += batch_dot(xi, rt.data() + (start + j) * kBatch);
       }
     }
     rows_ += m;

@@ -66,7 +66,9 @@ TEST(Hqq, NeverWorseThanNearestPerGroupAndBetterWithOutliers) {
     EXPECT_GT(stats.improved_groups, 0);
     EXPECT_GT(stats.rtn_mean_abs_error, 0);
     for (size_t k = 0; k < hqq.zero_points.size(); ++k) {
-      if (g.scheme == WeightScheme::Symmetric) EXPECT_EQ(hqq.zero_points[k], 0);
+      if (g.scheme == WeightScheme::Symmetric) {
+        EXPECT_EQ(hqq.zero_points[k], 0);
+      }
       EXPECT_GE(hqq.zero_points[k], g.qmin());
       EXPECT_LE(hqq.zero_points[k], g.qmax());
       EXPECT_GT(hqq.scales[k], 0);
