@@ -25,23 +25,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PEER=$ROOT/../shared/peer
 PY=/usr/bin/python3
 RUNS=${RUNS:-50}
-[ -f "$CORPUS/models.json" ] || { echo "static_int8.sh: no corpus at $CORPUS (build it with ../shared/corpus/build.sh)" >&2; exit 1; }
-[ -x "$BIN" ] || { echo "static_int8.sh: no onnxquant binary at $BIN (make build)" >&2; exit 1; }
-if [ -z "$OUT" ]; then OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT; fi
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
+NAME=static_int8.sh
+source "$ROOT/bench/common.sh"
+require_corpus_and_binary
+prepare_out
 
 peer_ready=0
 if [ -x "$PEER/setup-trixie-peer.sh" ] && "$PEER/setup-trixie-peer.sh" >/dev/null 2>&1; then peer_ready=1; fi
-
-seconds_of() {  # runs a command, prints its wall seconds; its stdout goes to $1
-  local out=$1 start end
-  shift
-  start=$(date +%s.%N)
-  "$@" > "$out"
-  end=$(date +%s.%N)
-  awk -v a="$start" -v b="$end" 'BEGIN{printf "%.2f", b-a}'
-}
 
 # Text-mask IoU of two folders of saved detector outputs (onnxquant run --save-outputs).
 mask_iou() {

@@ -25,20 +25,11 @@ BIN=$BUILD/src/onnxquant
 CORPUS=${ONNXQ_CORPUS:-$HOME/.cache/onnxquant-corpus}
 PY=/usr/bin/python3
 RUNS=${RUNS:-30}
-[ -f "$CORPUS/models.json" ] || { echo "weight_only.sh: no corpus at $CORPUS (build it with ../shared/corpus/build.sh)" >&2; exit 1; }
-[ -x "$BIN" ] || { echo "weight_only.sh: no onnxquant binary at $BIN (make build)" >&2; exit 1; }
-if [ -z "$OUT" ]; then OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT; fi
+NAME=weight_only.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+require_corpus_and_binary
+prepare_out
 mkdir -p "$OUT/rows"
-OUT=$(cd "$OUT" && pwd)
-
-seconds_of() {  # runs a command, prints its wall seconds; its stdout goes to $1
-  local out=$1 start end
-  shift
-  start=$(date +%s.%N)
-  "$@" > "$out"
-  end=$(date +%s.%N)
-  awk -v a="$start" -v b="$end" 'BEGIN{printf "%.2f", b-a}'
-}
 
 images="data/imagenet224/calib.npy|data/imagenet224/eval.npy"
 speech="data/audio/transformer/calib.npy|data/audio/transformer/eval.npy"
