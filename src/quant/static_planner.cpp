@@ -294,6 +294,8 @@ class Planner {
   // rounded it twice (its own, then the output's). Only for uint8 activations, and only where the
   // union keeps a folded Relu/Clip in front foldable (Relu: the union stays >= 0; Clip: inside its
   // bounds); int8 symmetric activations give non-negative tensors their own grid (fold_params).
+  // An input behind pass-through ops (a detector's upsampling Resize) inherits its grid from the tensor
+  // in front of them, so that tensor is the one put on the shared grid (grid_origin).
   void share_concat_grids() {
     if (opt_.activations != QuantTarget::UInt8Asymmetric) return;
     for (int i = 0; i < g_.node_count(); ++i) {
@@ -301,15 +303,17 @@ class Planner {
       if (n.op_type() != "Concat" || !n.domain().empty() || n.output_size() != 1 || !ranges_.count(n.output(0))) continue;
       Range u{std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
       bool shareable = n.input_size() > 1;
+      std::vector<std::string> origins;
       for (const auto& in : n.input()) {
-        const auto r = ranges_.find(in);
-        shareable = shareable && !in.empty() && r != ranges_.end() && !stored(in) && !g_.is_graph_output(in) && g_.consumers(in).size() == 1;
+        shareable = shareable && !in.empty() && ranges_.count(in) && !stored(in) && !g_.is_graph_output(in) && g_.consumers(in).size() == 1;
         if (!shareable) break;
-        u.min = std::min(u.min, r->second.min);
-        u.max = std::max(u.max, r->second.max);
+        origins.push_back(grid_origin(in));
+        const Range& r = ranges_.at(origins.back());
+        u.min = std::min(u.min, r.min);
+        u.max = std::max(u.max, r.max);
       }
-      for (int k = 0; shareable && k < n.input_size(); ++k) {
-        const int p = g_.producer(n.input(k));
+      for (size_t k = 0; shareable && k < origins.size(); ++k) {
+        const int p = g_.producer(origins[k]);
         if (p < 0) continue;
         const auto& prod = node(p);
         if (prod.op_type() == "Relu") shareable = u.min >= 0;
@@ -320,8 +324,24 @@ class Planner {
       }
       if (!shareable) continue;
       const ActParams grid = fixed_params(u);
+      for (const auto& t : origins) overrides_[t] = grid;
       for (const auto& in : n.input()) overrides_[in] = grid;
       overrides_[n.output(0)] = grid;
+    }
+  }
+
+  // The tensor whose grid `t` inherits through pass-through ops (one output each) that nothing else reads
+  // from: changing that tensor's grid then changes only this chain's.
+  std::string grid_origin(std::string t) const {
+    for (;;) {
+      const int p = g_.producer(t);
+      if (p < 0) return t;
+      const auto& n = node(p);
+      const FusionRule* rule = n.domain().empty() ? find_fusion_rule(n.op_type()) : nullptr;
+      if (!rule || rule->kind != RuleKind::PassThrough || n.output_size() != 1 || n.input_size() == 0) return t;
+      const std::string& in = n.input(0);
+      if (in.empty() || stored(in) || g_.is_graph_output(in) || g_.consumers(in).size() != 1 || !ranges_.count(in)) return t;
+      t = in;
     }
   }
 

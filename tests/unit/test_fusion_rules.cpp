@@ -222,6 +222,34 @@ TEST(FusionRules, ConcatInputsShareTheOutputGrid) {
   EXPECT_EQ(count_ops(mixed.optimized, "QLinearConcat"), 1);
 }
 
+// An input behind a pass-through op (MaxPool here; an upsampling Resize in a detector's neck) inherits
+// the grid of the tensor in front of it: that tensor is put on the shared grid instead.
+TEST(FusionRules, ConcatGridReachesBehindPassThroughOps) {
+  const Sandwich s = conv_sandwich([](GraphBuilder& b) {
+    b.initializer("W_e1", random_float_tensor({kC / 2, kC, 1, 1}, 11, -0.5f, 0.5f));
+    b.initializer("W_e3", random_float_tensor({kC / 2, kC, 1, 1}, 12, -0.2f, 0.2f));
+    b.node("Conv", {"a", "W_e1"}, {"c1"}, "branch1");
+    b.node("Relu", {"c1"}, {"r1"}, "relu1");
+    auto& pool = b.node("MaxPool", {"r1"}, {"e1"}, "pool");
+    GraphBuilder::attr_ints(pool, "kernel_shape", {3, 3});
+    GraphBuilder::attr_ints(pool, "pads", {1, 1, 1, 1});
+    b.node("Conv", {"a", "W_e3"}, {"c3"}, "branch3");
+    b.node("Relu", {"c3"}, {"e3"}, "relu3");
+    GraphBuilder::attr_int(b.node("Concat", {"e1", "e3"}, {"b"}, "concat"), "axis", 1);
+  });
+  const Quantized r = quantize_and_optimize(s);
+  const auto out = r.q.plan.activation("b");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(r.q.plan.activation("r1")->scales, out->scales);  // the origin, in front of the MaxPool
+  EXPECT_EQ(r.q.plan.activation("e1")->scales, out->scales);  // inherited through it
+  EXPECT_EQ(r.q.plan.activation("e1")->same_as, "r1");
+  EXPECT_EQ(r.q.plan.activation("e3")->scales, out->scales);
+  EXPECT_EQ(count_ops(r.optimized, "QLinearConcat"), 1);
+  EXPECT_EQ(count_ops(r.optimized, "QLinearConv"), 4);
+  EXPECT_EQ(count_ops(r.optimized, "Relu"), 0);
+  EXPECT_GT(r.cosine, 0.99);
+}
+
 TEST(FusionRules, GatherRunsOnUint8) {
   const Sandwich s = conv_sandwich([](GraphBuilder& b) {
     b.initializer_i64("idx", {7, 6, 5, 4, 3, 2, 1, 0}, {8});
