@@ -32,7 +32,8 @@ static std::string one_decimal(double v, const char* unit) {
 }
 
 std::string verification_sample_text(bool has_data) {
-  return has_data ? "one sample of the data" : "one synthetic sample (a smoke test; `validate` on real data measures fidelity)";
+  return has_data ? "the first sample of the data (a smoke test; `validate` on held-out data measures fidelity)"
+                  : "one synthetic sample (a smoke test; `validate` on real data measures fidelity)";
 }
 
 std::string human_bytes(uint64_t bytes) {

@@ -18,9 +18,9 @@ std::string human_bytes(uint64_t bytes); // binary units: "512 B", "1.5 KiB", "9
 std::string human_count(int64_t n);      // decimal units for element counts: "950", "1.2K", "25.6M", "1.3B"
 std::string ratio_text(double ratio);    // "0.251x", "1.000x"
 std::string signed_text(int64_t delta);  // "+3", "-12", "0"
-// What the one-sample check a quantize job prints ran on: "one sample of the data", or, without data, "one
-// synthetic sample (a smoke test; `validate` on real data measures fidelity)": on random input a detector's
-// near-empty output map makes any cosine look bad.
+// What the one-sample check a quantize job prints ran on (the first sample of the data, or a synthetic
+// one), said to be a smoke test: a detector's near-empty output map on a photo without text, or on random
+// input, makes any cosine look bad.
 std::string verification_sample_text(bool has_data);
 
 // --- colour --------------------------------------------------------------------------------------------
