@@ -29,6 +29,8 @@ struct GroupSums {
 
 QuantizedWeight quantize_hqq(const Tensor& weight, const WeightGrid& grid, const HqqOptions& o, HqqStats* stats) {
   QuantizedWeight q = quantize_rtn(weight, grid);  // min/max parameters: the starting point
+  std::vector<float> nearest;                      // its dequantized values, for the stats
+  if (stats) nearest = q.dequantized();
   const WeightGroups groups(weight.shape, grid);
   const auto w = weight.as<float>();
   const auto n_groups = static_cast<size_t>(groups.groups());
@@ -113,11 +115,10 @@ QuantizedWeight quantize_hqq(const Tensor& weight, const WeightGrid& grid, const
   if (stats) {
     double rtn = 0, hqq = 0;
     int64_t n = 0;
-    const QuantizedWeight base = quantize_rtn(weight, grid);
-    const std::vector<float> a = base.dequantized(), b = q.dequantized();
+    const std::vector<float> fitted = q.dequantized();
     for (size_t i = 0; i < w.size(); ++i) {
       if (!std::isfinite(w[i])) continue;
-      rtn += std::fabs(w[i] - a[i]), hqq += std::fabs(w[i] - b[i]), ++n;
+      rtn += std::fabs(w[i] - nearest[i]), hqq += std::fabs(w[i] - fitted[i]), ++n;
     }
     st.rtn_mean_abs_error = n ? rtn / n : 0;
     st.hqq_mean_abs_error = n ? hqq / n : 0;
